@@ -1,0 +1,40 @@
+"""Terminal tables of a run's results (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _ci(est: dict | None, digits: int = 2) -> str:
+    if est is None:
+        return "-"
+    return f"{est['value']:.{digits}f} [{est['low']:.{digits}f}, {est['high']:.{digits}f}]"
+
+
+def base_table(results: dict, eps: float = 0.5) -> Table:
+    """One row per H: J_H, normalised J_H, success, mean T, σ summaries, anti-concentration at ε."""
+    table = Table(title=f"base policy on test prompts (config {results['config_hash']})")
+    for col in ("H", "J_H", "J_H/H", "success", "mean T | solved", "median σ", "σ/H", f"c({eps}) q10", "share c≥c0", "degenerate"):
+        table.add_column(col, justify="right")
+    for horizon, stats in results["base_stats"].items():
+        ac = stats["anti_concentration"][str(eps)]
+        q10 = ac["quantiles"]["0.1"] if ac["quantiles"] else None
+        table.add_row(
+            horizon,
+            _ci(stats["J"]),
+            _ci(stats["J_norm"], 3),
+            _ci(stats["success"], 3),
+            _ci(stats["mean_T_solved"], 1),
+            f"{stats['heterogeneity']['median_sigma']:.2f}",
+            f"{stats['heterogeneity']['median_sigma_over_H']:.3f}",
+            "-" if q10 is None else f"{q10:.3f}",
+            "-" if ac["share_ge_c0"] is None else f"{ac['share_ge_c0']:.2f}",
+            str(ac["n_degenerate"]),
+        )
+    return table
+
+
+def print_results(results: dict) -> None:
+    console = Console(width=max(Console().width, 150))
+    console.print(base_table(results))

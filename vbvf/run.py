@@ -1,0 +1,28 @@
+"""Hydra entry point: ``python -m vbvf.run experiment=NAME [overrides]``.
+
+Composes the typed config, then calls the pipeline named by ``cfg.pipeline`` with the run's
+own output directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_method
+from omegaconf import DictConfig
+
+from vbvf.config import register_configs
+
+register_configs()
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    pipeline = get_method(cfg.pipeline)
+    pipeline(cfg, Path(HydraConfig.get().runtime.output_dir))
+
+
+if __name__ == "__main__":
+    main()
