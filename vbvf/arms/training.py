@@ -1,0 +1,68 @@
+"""Thin wrappers around trl/transformers trainers shared by the arms: precision and SFT.
+
+trl's configs default to bf16, which fails on a CPU; ``precision`` picks it from the device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from trl import SFTConfig, SFTTrainer
+
+
+@dataclass
+class TrainConfig:
+    """Optimiser settings of one training stage (every stage has its own copy in the config)."""
+
+    max_steps: int = 200
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0
+    lr_scheduler_type: str = "cosine"
+
+
+def precision() -> dict:
+    """bf16 on a GPU that supports it, fp32 elsewhere (trl's bf16 default fails on CPU)."""
+    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return {"bf16": bf16, "fp16": False, "use_cpu": not torch.cuda.is_available()}
+
+
+def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
+    """The TrainingArguments fields every vbvf stage sets the same way."""
+    return dict(
+        output_dir=str(out_dir / "trainer"),
+        max_steps=train.max_steps,
+        per_device_train_batch_size=train.batch_size,
+        learning_rate=train.learning_rate,
+        warmup_steps=int(train.warmup_ratio * train.max_steps),
+        weight_decay=train.weight_decay,
+        lr_scheduler_type=train.lr_scheduler_type,
+        logging_steps=max(1, train.max_steps // 10),
+        save_strategy="no",
+        report_to=[],
+        seed=seed,
+        data_seed=seed,
+        disable_tqdm=False,
+        dataloader_num_workers=0,
+        **precision(),
+    )
+
+
+def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfig, seed: int) -> list[dict]:
+    """Completion-only SFT of ``model`` on pre-tokenised examples; saves to ``out_dir``; returns the log."""
+    args = SFTConfig(
+        **trainer_args(train, out_dir, seed),
+        completion_only_loss=True,
+        max_length=None,
+        packing=False,
+        dataset_num_proc=None,
+    )
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
+    trainer.train()
+    trainer.save_model(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
+    return [row for row in trainer.state.log_history if "loss" in row]

@@ -1,0 +1,95 @@
+"""LM policies on the planted task: sequence encoding and batched, KV-cached sampling.
+
+A sequence is ``bos x_1..x_k sep a_1..a_T eos`` (pad after); the completion is what follows sep.
+Sampling uses transformers ``generate`` (KV cache on), many traces per prompt per call; all
+prompts have the same length, so no left padding is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForCausalLM
+
+from vbvf.tasks.planted import PlantedTask
+
+
+def prompt_ids(task: PlantedTask, prompts: np.ndarray) -> np.ndarray:
+    """``bos x sep`` for each prompt: int64 [n, k + 2]."""
+    n = len(prompts)
+    return np.concatenate(
+        [np.full((n, 1), task.bos), np.asarray(prompts), np.full((n, 1), task.sep)], axis=1
+    ).astype(np.int64)
+
+
+def trace_examples(task: PlantedTask, prompts: np.ndarray, traces: np.ndarray) -> list[dict]:
+    """Pre-tokenised SFT examples: ``input_ids`` (prompt + trace up to eos) and ``completion_mask``.
+
+    ``traces`` [n, L] holds one trace per prompt, ending at eos (or at L when unsolved); the pad
+    after eos is dropped.
+    """
+    heads = prompt_ids(task, prompts)
+    examples = []
+    for head, trace in zip(heads, traces):
+        body = trace[trace != task.pad]
+        examples.append(
+            {
+                "input_ids": head.tolist() + body.tolist(),
+                "completion_mask": [0] * len(head) + [1] * len(body),
+            }
+        )
+    return examples
+
+
+def generated_tokens(task: PlantedTask, traces: np.ndarray) -> np.ndarray:
+    """Tokens actually generated per trace: everything up to and including eos, never pad."""
+    return (np.asarray(traces) != task.pad).sum(axis=-1)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``auto`` means CUDA when present, else CPU."""
+    return torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+
+
+@dataclass
+class LMPolicy:
+    """A causal LM (a directory saved with ``save_pretrained``) used as a policy on the task."""
+
+    task: PlantedTask
+    model_dir: str | Path
+    batch_size: int = 512  # sequences per generate call
+    temperature: float = 1.0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        self._device = pick_device(self.device)
+        dtype = torch.bfloat16 if self._device.type == "cuda" else torch.float32
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype).to(self._device).eval()
+
+    @torch.no_grad()
+    def sample(self, prompts: np.ndarray, n_samples: int, horizon: int, seed: int) -> np.ndarray:
+        """``n_samples`` traces of at most H tokens per prompt: int32 [prompts, n_samples, H], pad after eos."""
+        task = self.task
+        heads = np.repeat(prompt_ids(task, prompts), n_samples, axis=0)
+        out = np.full((len(heads), horizon), task.pad, dtype=np.int32)
+        generator_seed = torch.Generator().manual_seed(seed)
+        for start in range(0, len(heads), self.batch_size):
+            batch = torch.as_tensor(heads[start : start + self.batch_size], device=self._device)
+            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator_seed)))
+            generated = self.model.generate(
+                input_ids=batch,
+                attention_mask=torch.ones_like(batch),
+                do_sample=True,
+                temperature=self.temperature,
+                top_k=0,
+                max_new_tokens=horizon,
+                min_new_tokens=0,
+                eos_token_id=task.eos,
+                pad_token_id=task.pad,
+                suppress_tokens=[task.bos, task.sep, task.pad],
+            )[:, batch.shape[1] :]
+            out[start : start + len(batch), : generated.shape[1]] = generated.cpu().numpy()
+        return out.reshape(len(prompts), n_samples, horizon)
