@@ -14,6 +14,9 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import instantiate
 from omegaconf import MISSING, DictConfig
 
+from vbvf.arms.training import TrainConfig
+from vbvf.policies.bases import ModelConfig, SamplerConfig
+
 
 @dataclass
 class TaskConfig:
@@ -42,9 +45,67 @@ class MixtureConfig:
 class ProceduralBaseConfig:
     """base=procedural: the exact mixture policy itself, no training."""
 
-    _target_: str = "vbvf.policies.procedural.ProceduralPolicy"
+    _target_: str = "vbvf.policies.bases.procedural_base"
     gammas: list[float] = "${mixture.gammas}"  # type: ignore[assignment]
     weights: list[float] = "${mixture.weights}"  # type: ignore[assignment]
+
+
+@dataclass
+class LMBaseConfig:
+    """base=lm: a GPT-2 (``model``) trained from scratch on traces of the procedural mixture."""
+
+    _target_: str = "vbvf.policies.bases.lm_base"
+    gammas: list[float] = "${mixture.gammas}"  # type: ignore[assignment]
+    weights: list[float] = "${mixture.weights}"  # type: ignore[assignment]
+    model: Any = "${model}"
+    sampler: Any = "${sampler}"
+    n_traces: int = 20000  # mixture traces the base is trained on
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=1500, batch_size=64, learning_rate=3e-3))
+
+
+@dataclass
+class DataConfig:
+    """The data budget n: training prompts given to each arm (the same first n for VF and VB)."""
+
+    n: int = 1000
+
+
+@dataclass
+class VFConfig:
+    """VF arm: rejection-sample one success within H per prompt from π_b, SFT a student from π_b."""
+
+    enabled: bool = True
+    per_round: int = 4  # samples per prompt per round of rejection sampling
+    max_rounds: int = 8  # prompts with no success after per_round·max_rounds samples are dropped
+    expert_control: bool = True  # also SFT on the sharpest expert μ_1 (control)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=100, batch_size=64, learning_rate=1e-3))
+
+
+@dataclass
+class VerifierSection:
+    labels: str = "prefix"  # prefix: "solved by step h" per step; outcome: one label per trace
+    score_batch_size: int = 1024
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=200, batch_size=64, learning_rate=1e-3))
+
+
+@dataclass
+class BoNConfig:
+    enabled: bool = True
+    n_grid: list[int] = field(default_factory=lambda: [1, 4, 16])
+
+
+@dataclass
+class VBConfig:
+    """VB arm: label base traces with T, train a verifier, then Best-of-N and RL with it."""
+
+    traces_per_prompt: int = 1  # labelled base traces per training prompt (data budget n·this)
+    verifier: VerifierSection = field(default_factory=VerifierSection)
+    bon: BoNConfig = field(default_factory=BoNConfig)
+
+
+@dataclass
+class ControlsConfig:
+    optimal: bool = True  # the optimal policy, T = k on every trace
 
 
 @dataclass
@@ -66,9 +127,16 @@ class Config:
     experiment: str = "default"
     pipeline: str = "vbvf.pipeline.didactic.run"
     seed: int = 0
+    cache_dir: str = ".vbvf_cache"  # stage artifacts, shared by runs and sweeps (see docs/DESIGN.md)
     task: TaskConfig = field(default_factory=TaskConfig)
     mixture: MixtureConfig = field(default_factory=MixtureConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
     base: Any = MISSING
+    data: DataConfig = field(default_factory=DataConfig)
+    vf: VFConfig = field(default_factory=VFConfig)
+    vb: VBConfig = field(default_factory=VBConfig)
+    controls: ControlsConfig = field(default_factory=ControlsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 
@@ -79,6 +147,8 @@ def register_configs() -> None:
     cs.store(group="task", name="planted_schema", node=TaskConfig)
     cs.store(group="mixture", name="mixture_schema", node=MixtureConfig)
     cs.store(group="base", name="procedural_schema", node=ProceduralBaseConfig)
+    cs.store(group="base", name="lm_schema", node=LMBaseConfig)
+    cs.store(group="model", name="gpt2_schema", node=ModelConfig)
 
 
 def build(node: DictConfig, **objects: Any) -> Any:

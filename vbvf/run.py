@@ -12,6 +12,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_method
 from omegaconf import DictConfig
+from transformers.utils import logging as hf_logging
 
 from vbvf.config import register_configs
 
@@ -20,6 +21,7 @@ register_configs()
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    hf_logging.set_verbosity_error()  # keep load reports out of the run log; errors still show
     pipeline = get_method(cfg.pipeline)
     pipeline(cfg, Path(HydraConfig.get().runtime.output_dir))
 

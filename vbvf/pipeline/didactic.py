@@ -1,7 +1,12 @@
-"""The didactic study, stage by stage: task → base policy → samples → statistics → results."""
+"""The didactic study, stage by stage: task → base policy → samples → statistics → arms → evaluation → results.
+
+Each expensive stage goes through the stage cache (``vbvf/pipeline/stages.py``), keyed by the
+config that affects it, so a rerun or a sweep point that shares a stage reuses it.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -10,10 +15,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from vbvf.config import build
 from vbvf.pipeline.artifacts import atomic_write_json, config_hash
+from vbvf.pipeline.arms import run_arms
+from vbvf.pipeline.figures import plot_run
 from vbvf.pipeline.report import print_results
 from vbvf.pipeline.seeding import stage_seed
+from vbvf.pipeline.stages import StageCache
+from vbvf.policies.lm import LMPolicy
 from vbvf.stats import anti_concentration_summary, bilevel_return, heterogeneity_summary, performance
 from vbvf.tasks import PlantedTask
+
+log = logging.getLogger(__name__)
 
 
 def validate(cfg: DictConfig) -> None:
@@ -27,9 +38,14 @@ def validate(cfg: DictConfig) -> None:
         raise ValueError(f"eval.confidence must lie in (0, 1), got {cfg.eval.confidence}")
     if not 0 < cfg.eval.c0 <= 1:
         raise ValueError(f"eval.c0 must lie in (0, 1], got {cfg.eval.c0}")
+    if cfg.data.n < 1 or cfg.data.n > cfg.task.n_train:
+        raise ValueError(f"data.n must lie in [1, task.n_train={cfg.task.n_train}], got {cfg.data.n}")
+    bon = list(cfg.vb.bon.n_grid)
+    if not bon or min(bon) < 1:
+        raise ValueError(f"vb.bon.n_grid must be a non-empty list of positive ints, got {bon}")
 
 
-def base_statistics(task: PlantedTask, solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:
+def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:
     """Per-H performance, heterogeneity and anti-concentration of the base from its solve times."""
     out = {}
     for horizon in cfg.eval.horizons:
@@ -41,22 +57,28 @@ def base_statistics(task: PlantedTask, solve_time: np.ndarray, cfg: DictConfig, 
     return out
 
 
+def sample_solve_times(task: PlantedTask, policy, prompts: np.ndarray, m: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """m traces per prompt at budget H: solve times and generated tokens, both [prompts, m]."""
+    traces = policy.sample(prompts, m, horizon, seed)
+    gold = np.repeat(task.gold(prompts), m, axis=0)
+    solve_time = task.solve_time(traces.reshape(-1, horizon), gold).reshape(len(prompts), m)
+    return solve_time, (traces != task.pad).sum(axis=-1)
+
+
 def run(cfg: DictConfig, run_dir: Path) -> dict:
-    """Run the didactic experiment and write ``results.json`` in ``run_dir``."""
+    """Run the didactic experiment and write ``results.json`` (and a figure) in ``run_dir``."""
     validate(cfg)
-    timing = {}
     start = time.perf_counter()
     task: PlantedTask = build(cfg.task)
-    base = build(cfg.base, task=task)
+    cache = StageCache(cfg.cache_dir)
+    horizon_max = max(cfg.eval.horizons)
+    base = build(cfg.base, task=task, cache=cache, seed=cfg.seed, horizon=horizon_max)
 
     # The base does not condition on H, so one sample at the largest budget serves every H.
     samples_seed = stage_seed(cfg.seed, "base_samples")
-    prompts = task.test_prompts
-    m, horizon_max = cfg.eval.samples_per_prompt, max(cfg.eval.horizons)
-    traces = base.sample(prompts, m, horizon_max, samples_seed)
-    gold = np.repeat(task.gold(prompts), m, axis=0)
-    solve_time = task.solve_time(traces.reshape(-1, horizon_max), gold).reshape(len(prompts), m)
-    timing["base_samples"] = time.perf_counter() - start
+    prompts, m = task.test_prompts, cfg.eval.samples_per_prompt
+    solve_time, _ = sample_solve_times(task, base, prompts, m, horizon_max, samples_seed)
+    boot_seed = stage_seed(cfg.seed, "bootstrap")
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
     results = {
@@ -64,15 +86,23 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         "experiment": cfg.experiment,
         "config": resolved,
         "config_hash": config_hash(resolved),
-        "seeds": {"run": cfg.seed, "task": task.seed, "base_samples": samples_seed},
+        "seeds": {"run": cfg.seed, "task": task.seed, "base_samples": samples_seed, "bootstrap": boot_seed},
         "sample_counts": {"test_prompts": len(prompts), "samples_per_prompt": m},
         "horizons": list(cfg.eval.horizons),
-        "base_stats": base_statistics(task, solve_time, cfg, stage_seed(cfg.seed, "bootstrap")),
+        "base_stats": base_statistics(solve_time, cfg, boot_seed),
         "arms": {},
         "gaps": {},
+        "data_budget": {},
     }
-    timing["total"] = time.perf_counter() - start
-    results["timing_s"] = timing
+    if isinstance(base, LMPolicy):
+        run_arms(task, base, cache, cfg, results)
+    else:
+        results["arms_skipped"] = "the arms fine-tune and score with an LM: run with base=lm"
+        log.warning("arms skipped: %s", results["arms_skipped"])
+    results["stages"] = {"computed": cache.computed, "reused": cache.reused}
+    results["timing_s"] = {"total": time.perf_counter() - start}
     atomic_write_json(run_dir / "results.json", results)
+    if results["arms"]:
+        plot_run(results, run_dir)
     print_results(results)
     return results

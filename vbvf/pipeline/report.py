@@ -38,3 +38,18 @@ def base_table(results: dict, eps: float = 0.5) -> Table:
 def print_results(results: dict) -> None:
     console = Console(width=max(Console().width, 150))
     console.print(base_table(results))
+    if results["arms"]:
+        console.print(arms_table(results))
+
+
+def arms_table(results: dict) -> Table:
+    """One row per (arm, H): J_H with CI, success, tokens per sample, and the gap to VF where defined."""
+    table = Table(title="arms on test prompts: J_H [95% CI]; Δ = J_H(arm) − J_H(vf)")
+    for col in ("arm", "H", "J_H", "J_H/H", "success", "tokens", "Δ vs vf"):
+        table.add_column(col, justify="right")
+    for name, per_h in results["arms"].items():
+        for horizon, stats in per_h.items():
+            gap = results["gaps"].get(name, {}).get(horizon)
+            table.add_row(name, horizon, _ci(stats["J"]), _ci(stats["J_norm"], 3), _ci(stats["success"], 3),
+                          f"{stats['tokens_mean']:.1f}", _ci(gap))
+    return table

@@ -1,0 +1,124 @@
+"""The verifier of the VB arm: the base LM's backbone with a scalar head, trained with BCE.
+
+Labels (``vb.verifier.labels``):
+- ``prefix``: at completion step h the label is 1 if the trace is solved by h (T ≤ h), so
+  Σ_{h≤H} sigmoid(v_h) estimates R_H(τ) = H − T + 1; the score of a trace at budget H is that
+  sum, with steps after the trace ended (eos) taking the value at its last token.
+- ``outcome``: one label per trace at its last token, 1 if it solved within the sampled budget;
+  the score is the sigmoid there, times H so both label kinds share units.
+The model is ``GPT2ForTokenClassification`` (one logit per position) initialised from π_b; the
+loss is a thin override of transformers' ``Trainer.compute_loss``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import Dataset
+from transformers import AutoModelForTokenClassification, Trainer, TrainingArguments, default_data_collator
+
+from vbvf.arms.training import TrainConfig, trainer_args
+from vbvf.policies.lm import pick_device, prompt_ids
+from vbvf.tasks.planted import PlantedTask
+
+LABEL_KINDS = ("prefix", "outcome")
+
+
+@dataclass
+class VerifierConfig:
+    """How the verifier is labelled and trained."""
+
+    labels: str = "prefix"  # prefix: "solved by step h" at every step; outcome: one label per trace
+    train: TrainConfig = field(default_factory=TrainConfig)
+    score_batch_size: int = 1024
+
+
+def verifier_inputs(task: PlantedTask, prompts: np.ndarray, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed-length ``input_ids`` (prompt + trace, pad kept) and ``attention_mask`` (0 on pad)."""
+    ids = np.concatenate([prompt_ids(task, prompts), np.asarray(traces, dtype=np.int64)], axis=1)
+    return ids, (ids != task.pad).astype(np.int64)
+
+
+def verifier_labels(task: PlantedTask, traces: np.ndarray, solve_time: np.ndarray, kind: str) -> np.ndarray:
+    """Per-step float labels for the completion part, -100 where no loss applies: [n, L]."""
+    if kind not in LABEL_KINDS:
+        raise ValueError(f"vb.verifier.labels={kind!r}: expected one of {LABEL_KINDS}")
+    traces = np.asarray(traces)
+    steps = np.arange(1, traces.shape[1] + 1)
+    real = traces != task.pad
+    if kind == "prefix":
+        labels = (solve_time[:, None] <= steps).astype(np.float32)
+        return np.where(real, labels, -100.0).astype(np.float32)
+    last = real.sum(axis=1) - 1
+    labels = np.full(traces.shape, -100.0, dtype=np.float32)
+    labels[np.arange(len(traces)), last] = (solve_time <= traces.shape[1]).astype(np.float32)
+    return labels
+
+
+class BCETrainer(Trainer):
+    """Trainer whose loss is the mean BCE over the positions that carry a label."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        logits = outputs.logits[..., 0]
+        mask = labels != -100
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[mask], labels[mask].to(logits.dtype))
+        return (loss, outputs) if return_outputs else loss
+
+
+def train_verifier(
+    task: PlantedTask, base_dir: Path, prompts: np.ndarray, traces: np.ndarray, solve_time: np.ndarray,
+    cfg: VerifierConfig, out_dir: Path, seed: int,
+) -> list[dict]:
+    """Train the verifier on labelled base traces (one row per trace) and save it to ``out_dir``."""
+    ids, attention = verifier_inputs(task, prompts, traces)
+    head = np.full((len(ids), ids.shape[1] - traces.shape[1]), -100.0, dtype=np.float32)
+    labels = np.concatenate([head, verifier_labels(task, traces, solve_time, cfg.labels)], axis=1)
+    dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": attention, "labels": labels})
+    model = AutoModelForTokenClassification.from_pretrained(base_dir, num_labels=1)
+    model.config.pad_token_id = task.pad
+    trainer = BCETrainer(
+        model=model,
+        args=TrainingArguments(**trainer_args(cfg.train, out_dir, seed), remove_unused_columns=False),
+        train_dataset=dataset,
+        data_collator=default_data_collator,
+    )
+    trainer.train()
+    trainer.save_model(str(out_dir))
+    return [row for row in trainer.state.log_history if "loss" in row]
+
+
+class Verifier:
+    """A trained verifier loaded from disk; scores traces at a budget H in return units."""
+
+    def __init__(self, task: PlantedTask, model_dir: Path, labels: str, batch_size: int = 1024, device: str = "auto"):
+        self.task, self.labels, self.batch_size = task, labels, batch_size
+        self.device = pick_device(device)
+        self.model = AutoModelForTokenClassification.from_pretrained(model_dir).to(self.device).eval()
+
+    @torch.no_grad()
+    def step_probabilities(self, prompts: np.ndarray, traces: np.ndarray) -> np.ndarray:
+        """sigmoid(v_h) at every completion step [n, L]; steps after the trace ended repeat its last value."""
+        ids, attention = verifier_inputs(self.task, prompts, traces)
+        start = ids.shape[1] - traces.shape[1]
+        probs = np.empty(traces.shape, dtype=np.float64)
+        for lo in range(0, len(ids), self.batch_size):
+            batch = torch.as_tensor(ids[lo : lo + self.batch_size], device=self.device)
+            mask = torch.as_tensor(attention[lo : lo + self.batch_size], device=self.device)
+            logits = self.model(input_ids=batch, attention_mask=mask).logits[..., 0].float()
+            probs[lo : lo + len(batch)] = torch.sigmoid(logits[:, start:]).cpu().numpy()
+        last = np.maximum((np.asarray(traces) != self.task.pad).sum(axis=1) - 1, 0)
+        steps = np.arange(traces.shape[1])
+        return np.where(steps <= last[:, None], probs, probs[np.arange(len(probs)), last][:, None])
+
+    def score(self, prompts: np.ndarray, traces: np.ndarray, horizon: int) -> np.ndarray:
+        """Estimated R_H of each trace cut to budget H: Σ_{h≤H} sigmoid(v_h), or H·sigmoid(v_last)."""
+        traces = np.asarray(traces)[:, :horizon]
+        probs = self.step_probabilities(prompts, traces)
+        if self.labels == "prefix":
+            return probs.sum(axis=1)
+        return horizon * probs[:, -1]

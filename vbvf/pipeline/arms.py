@@ -1,0 +1,199 @@
+"""The didactic arms, in the paper's order: VF (SFT on successes), VB (verifier → BoN, RL), controls.
+
+Both arms get the same data budget: the first ``data.n`` training prompts. VF keeps one
+successful base trace per prompt (rejection sampling); VB labels ``vb.traces_per_prompt`` base
+traces per prompt with their solve time. Every arm is evaluated at every H of the grid on the
+same test prompts with ``eval.samples_per_prompt`` samples each; results go to ``results``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+from transformers import AutoModelForCausalLM
+
+from vbvf.arms.bon import best_of_n
+from vbvf.arms.training import TrainConfig, sft
+from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier
+from vbvf.arms.vf import expert_traces, rejection_sample
+from vbvf.models.gpt2 import build_tokenizer
+from vbvf.pipeline.seeding import stage_seed
+from vbvf.pipeline.stages import StageCache
+from vbvf.policies.lm import LMPolicy, trace_examples
+from vbvf.stats import paired_difference_ci, performance
+from vbvf.tasks.planted import PlantedTask
+
+log = logging.getLogger(__name__)
+
+
+def plain(node) -> dict:
+    return OmegaConf.to_container(node, resolve=True)
+
+
+def arm_summary(solve_time: np.ndarray, tokens: np.ndarray, horizon: int, cfg: DictConfig, seed: int) -> dict:
+    """Performance with CIs, the T distribution over solved traces, and tokens spent per sample."""
+    out = performance(solve_time, horizon, cfg.eval.confidence, cfg.eval.n_bootstrap, seed)
+    solved = solve_time[solve_time <= horizon]
+    qs = (0.1, 0.25, 0.5, 0.75, 0.9)
+    out["T_quantiles"] = {str(q): float(v) for q, v in zip(qs, np.quantile(solved, qs))} if solved.size else None
+    out["tokens_mean"] = float(tokens.mean())
+    return out
+
+
+class ArmRunner:
+    """Shared state of one run's arms: task, base, cache, config and the data-budget prompts."""
+
+    def __init__(self, task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConfig):
+        self.task, self.base, self.cache, self.cfg = task, base, cache, cfg
+        self.train_prompts = task.train_prompts[: cfg.data.n]
+        self.test_prompts = task.test_prompts
+        self.base_id = f"{Path(base.model_dir).parent.name}/{Path(base.model_dir).name}"
+        self.sampler = plain(cfg.sampler)
+
+    def key(self, **extra) -> dict:
+        return {"base": self.base_id, "n": self.cfg.data.n, "seed": self.cfg.seed, **extra}
+
+    def finetune(self, stage: str, key: dict, prompts: np.ndarray, traces: np.ndarray, train: dict) -> Path:
+        """SFT a student initialised from π_b on (prompt, trace) pairs: a cached stage."""
+
+        def produce(out: Path) -> None:
+            model = AutoModelForCausalLM.from_pretrained(self.base.model_dir)
+            examples = trace_examples(self.task, prompts, traces)
+            sft(model, build_tokenizer(self.task), examples, out, TrainConfig(**train), stage_seed(self.cfg.seed, stage))
+
+        return self.cache.run(stage, key, produce)
+
+    def evaluate(self, model_dir: Path, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sample a trained policy on the test prompts at budget H: (solve times, tokens), cached."""
+        key = {"model": f"{model_dir.parent.name}/{model_dir.name}", "horizon": horizon,
+               "m": self.cfg.eval.samples_per_prompt, "seed": self.cfg.seed, "sampler": self.sampler}
+        seed = stage_seed(self.cfg.seed, f"eval/{horizon}")
+
+        def produce(out: Path) -> None:
+            policy = LMPolicy(self.task, model_dir, **self.sampler)
+            traces = policy.sample(self.test_prompts, self.cfg.eval.samples_per_prompt, horizon, seed)
+            gold = np.repeat(self.task.gold(self.test_prompts), traces.shape[1], axis=0)
+            t = self.task.solve_time(traces.reshape(-1, horizon), gold).reshape(traces.shape[:2])
+            np.savez(out / "eval.npz", solve_time=t, tokens=(traces != self.task.pad).sum(axis=-1))
+
+        data = np.load(self.cache.run("eval", key, produce) / "eval.npz")
+        return data["solve_time"], data["tokens"]
+
+    def summary(self, solve_time: np.ndarray, tokens: np.ndarray, horizon: int) -> dict:
+        return arm_summary(solve_time, tokens, horizon, self.cfg, stage_seed(self.cfg.seed, "bootstrap"))
+
+    # --- VF -----------------------------------------------------------------------------------
+
+    def vf(self, horizon: int) -> dict:
+        """SFT on the first success within H per training prompt (rejection sampling from π_b)."""
+        vf = self.cfg.vf
+        data_key = self.key(horizon=horizon, per_round=vf.per_round, max_rounds=vf.max_rounds, sampler=self.sampler)
+
+        def produce_data(out: Path) -> None:
+            sample = rejection_sample(self.task, self.base, self.train_prompts, horizon, vf.per_round, vf.max_rounds,
+                                      stage_seed(self.cfg.seed, f"vf_data/{horizon}"))
+            np.savez(out / "data.npz", prompts=sample.prompts, traces=sample.traces, solve_time=sample.solve_time,
+                     counts=np.array([sample.samples_drawn, sample.tokens_drawn, sample.prompts_without_success]))
+
+        data = np.load(self.cache.run("vf_data", data_key, produce_data) / "data.npz")
+        model_dir = self.finetune("vf_model", data_key | {"train": plain(vf.train)}, data["prompts"], data["traces"], plain(vf.train))
+        out = self.summary(*self.evaluate(model_dir, horizon), horizon)
+        drawn, tokens_drawn, missing = (int(x) for x in data["counts"])
+        out["data"] = {"traces": int(len(data["prompts"])), "samples_drawn": drawn, "tokens_drawn": tokens_drawn,
+                       "acceptance_rate": len(data["prompts"]) / max(drawn, 1), "prompts_without_success": missing}
+        return out
+
+    def vf_expert(self) -> Path:
+        """Control: SFT on traces of the sharpest expert μ_1 (T = k) for the same n prompts."""
+        horizon = max(self.cfg.eval.horizons)
+        traces = expert_traces(self.task, self.train_prompts, horizon, stage_seed(self.cfg.seed, "vf_expert"))
+        return self.finetune("vf_expert_model", self.key(horizon=horizon, train=plain(self.cfg.vf.train)),
+                             self.train_prompts, traces, plain(self.cfg.vf.train))
+
+    # --- VB -----------------------------------------------------------------------------------
+
+    def verifier(self) -> Verifier:
+        """Label base traces on the n training prompts with their T and train the verifier (cached)."""
+        vb, horizon = self.cfg.vb, max(self.cfg.eval.horizons)
+        verifier_cfg = VerifierConfig(labels=vb.verifier.labels, train=TrainConfig(**plain(vb.verifier.train)))
+        key = self.key(horizon=horizon, traces_per_prompt=vb.traces_per_prompt, verifier=plain(vb.verifier), sampler=self.sampler)
+
+        def produce(out: Path) -> None:
+            prompts = np.repeat(self.train_prompts, vb.traces_per_prompt, axis=0)
+            traces = self.base.sample(self.train_prompts, vb.traces_per_prompt, horizon, stage_seed(self.cfg.seed, "vb_data"))
+            traces = traces.reshape(-1, horizon)
+            t = self.task.solve_time(traces, self.task.gold(prompts))
+            train_verifier(self.task, self.base.model_dir, prompts, traces, t, verifier_cfg, out, stage_seed(self.cfg.seed, "verifier"))
+
+        model_dir = self.cache.run("verifier", key, produce)
+        return Verifier(self.task, model_dir, vb.verifier.labels, vb.verifier.score_batch_size, self.sampler["device"])
+
+    def bon(self, verifier: Verifier) -> dict[str, dict]:
+        """BoN@N for every N of the grid at every H, from one nested pool of base samples."""
+        n_max, m = max(self.cfg.vb.bon.n_grid), self.cfg.eval.samples_per_prompt
+        horizon_max = max(self.cfg.eval.horizons)
+        prompts = self.test_prompts
+        traces = self.base.sample(prompts, m * n_max, horizon_max, stage_seed(self.cfg.seed, "bon_pool"))
+        flat = traces.reshape(-1, horizon_max)
+        flat_prompts = np.repeat(prompts, m * n_max, axis=0)
+        gold = self.task.gold(flat_prompts)
+        out: dict[str, dict] = {f"vb_bon@{n}": {} for n in self.cfg.vb.bon.n_grid}
+        for horizon in self.cfg.eval.horizons:
+            cut = flat[:, :horizon]
+            shape = (len(prompts), m, n_max)
+            t = self.task.solve_time(cut, gold).reshape(shape)
+            tokens = (cut != self.task.pad).sum(axis=-1).reshape(shape)
+            scores = verifier.score(flat_prompts, cut, horizon).reshape(shape)
+            for n in self.cfg.vb.bon.n_grid:
+                picked, spent = best_of_n(scores, t, tokens, n)
+                out[f"vb_bon@{n}"][str(horizon)] = self.summary(picked, spent, horizon)
+        return out
+
+
+def optimal_summary(task: PlantedTask, horizon: int, n_prompts: int, m: int, cfg: DictConfig) -> dict:
+    """Control: the optimal policy solves at T = k on every trace."""
+    t = np.full((n_prompts, m), task.prompt_length)
+    tokens = t + (task.prompt_length < horizon)  # a_1..a_k, then eos if the budget has room
+    return arm_summary(t, tokens, horizon, cfg, stage_seed(cfg.seed, "bootstrap"))
+
+
+def gaps(results: dict, cfg: DictConfig, vf_arm: str = "vf") -> dict:
+    """Δ(H) = J_H(VB) − J_H(VF) per VB arm, paired over test prompts, with a bootstrap CI."""
+    out = {}
+    seed = stage_seed(cfg.seed, "bootstrap")
+    for name, per_h in results["arms"].items():
+        if not name.startswith("vb_") or vf_arm not in results["arms"]:
+            continue
+        out[name] = {}
+        for horizon, stats in per_h.items():
+            vf = results["arms"][vf_arm][horizon]["per_prompt_return"]
+            est = paired_difference_ci(stats["per_prompt_return"], vf, cfg.eval.confidence, cfg.eval.n_bootstrap, seed)
+            out[name][horizon] = est.to_dict() | {"vf_arm": vf_arm}
+    return out
+
+
+def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConfig, results: dict) -> None:
+    """Train and evaluate every enabled arm; fill ``results['arms']``, ``['gaps']``, ``['data_budget']``."""
+    runner = ArmRunner(task, base, cache, cfg)
+    arms: dict[str, dict] = {}
+    horizons = list(cfg.eval.horizons)
+    if cfg.vf.enabled:
+        arms["vf"] = {str(h): runner.vf(h) for h in horizons}
+    if cfg.vf.expert_control:
+        expert = runner.vf_expert()
+        arms["vf_expert"] = {str(h): runner.summary(*runner.evaluate(expert, h), h) for h in horizons}
+    if cfg.vb.bon.enabled:
+        arms.update(runner.bon(runner.verifier()))
+    if cfg.controls.optimal:
+        arms["optimal"] = {str(h): optimal_summary(task, h, len(task.test_prompts), cfg.eval.samples_per_prompt, cfg) for h in horizons}
+    results["arms"] = arms
+    results["gaps"] = gaps(results, cfg)
+    results["data_budget"] = {
+        "n_prompts": cfg.data.n,
+        "vf_traces_per_prompt": 1,
+        "vb_traces_per_prompt": cfg.vb.traces_per_prompt,
+        "vb_labelled_traces": cfg.data.n * cfg.vb.traces_per_prompt,
+    }

@@ -1,0 +1,44 @@
+"""The per-run figure: J_H vs H for every arm with its CI (PNG and PDF beside results.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def caption(results: dict) -> str:
+    """Config hash, seeds and sample counts: every figure carries them."""
+    counts = results["sample_counts"]
+    return (f"config {results['config_hash']} · seed {results['seeds']['run']} · "
+            f"{counts['test_prompts']} test prompts × {counts['samples_per_prompt']} samples · "
+            f"n = {results['data_budget'].get('n_prompts', '-')}")
+
+
+def plot_run(results: dict, run_dir: Path) -> list[Path]:
+    """J_H/H vs H per arm (95% CI bars), the base in grey; writes run_performance.{png,pdf}."""
+    horizons = results["horizons"]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    series = {"base": results["base_stats"]} | results["arms"]
+    for name, per_h in series.items():
+        values = [per_h[str(h)]["J_norm"] for h in horizons]
+        y = [v["value"] for v in values]
+        err = [[v["value"] - v["low"] for v in values], [v["high"] - v["value"] for v in values]]
+        style = {"color": "grey", "linestyle": "--"} if name in ("base", "optimal") else {}
+        ax.errorbar(horizons, y, yerr=err, marker="o", capsize=3, label=name, **style)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("test-time budget H (tokens)")
+    ax.set_ylabel("normalised return J_H / H")
+    mixture = results["config"]["mixture"]["name"]
+    ax.set_title(f"planted subsequence, mixture '{mixture}'", fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    fig.text(0.01, 0.01, caption(results), fontsize=6, color="dimgrey")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    paths = [run_dir / f"run_performance.{ext}" for ext in ("png", "pdf")]
+    for path in paths:
+        fig.savefig(path, dpi=130, metadata={"Title": caption(results)} if path.suffix == ".pdf" else None)
+    plt.close(fig)
+    return paths
