@@ -25,3 +25,22 @@ def test_procedural_base_run_writes_results_and_prints_table(tmp_path):
     # the high mixture spreads returns: σ grows with the budget
     assert results["base_stats"]["32"]["heterogeneity"]["median_sigma"] > results["base_stats"]["8"]["heterogeneity"]["median_sigma"]
     assert results["arms"] == {} and len(results["config_hash"]) == 12
+
+
+def test_smoke_experiment_has_every_arm_at_every_horizon(tmp_path):
+    run_cli(["experiment=didactic_smoke", f"hydra.run.dir={tmp_path}", f"cache_dir={tmp_path / 'cache'}"], tmp_path)
+    results = load_results(tmp_path)
+    horizons = {str(h) for h in results["horizons"]}
+    expected = {"vf", "vf_expert", "vb_bon@1", "vb_bon@2", "optimal"}
+    assert expected <= set(results["arms"])
+    for name, per_h in results["arms"].items():
+        assert set(per_h) == horizons, name
+        for stats in per_h.values():
+            for key in ("J", "J_norm", "success"):
+                est = stats[key]
+                assert all(math.isfinite(est[k]) for k in ("value", "low", "high"))
+                assert est["low"] <= est["value"] <= est["high"]
+            assert stats["tokens_mean"] > 0
+    assert set(results["gaps"]) == {name for name in results["arms"] if name.startswith("vb_")}
+    assert results["data_budget"]["n_prompts"] == 8
+    assert (tmp_path / "run_performance.png").exists() and (tmp_path / "run_performance.pdf").exists()

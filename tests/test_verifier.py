@@ -1,0 +1,52 @@
+"""Verifier labels by hand, and the verifier's BCE training on a separable toy set."""
+
+import numpy as np
+import pytest
+
+from vbvf.arms.training import TrainConfig
+from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier, verifier_labels
+from vbvf.models.gpt2 import build_lm, build_tokenizer
+from vbvf.tasks import UNSOLVED, PlantedTask
+
+TASK = PlantedTask(vocab_size=4, prompt_length=2, n_train=8, n_test=8, seed=0)
+EOS, PAD = TASK.eos, TASK.pad
+
+
+def test_prefix_labels_mark_solved_by_step():
+    traces = np.array([[0, 1, 2, EOS, PAD], [3, 3, 3, 3, 3]])
+    labels = verifier_labels(TASK, traces, np.array([3, UNSOLVED]), "prefix")
+    assert labels.tolist() == [[0, 0, 1, 1, -100], [0, 0, 0, 0, 0]]
+    # Σ_h labels over a budget-H trace is exactly R_H = H − T + 1 (steps after eos count as solved)
+    horizon = 5
+    assert labels[0][labels[0] != -100].sum() + (horizon - 4) == horizon - 3 + 1
+
+
+def test_outcome_labels_sit_on_the_last_token_only():
+    traces = np.array([[0, 1, 2, EOS, PAD], [3, 3, 3, 3, 3]])
+    labels = verifier_labels(TASK, traces, np.array([3, UNSOLVED]), "outcome")
+    assert labels.tolist() == [[-100, -100, -100, 1, -100], [-100, -100, -100, -100, 0]]
+
+
+def test_unknown_label_kind_is_rejected():
+    with pytest.raises(ValueError, match="vb.verifier.labels"):
+        verifier_labels(TASK, np.zeros((1, 3), dtype=int), np.array([1]), "dense")
+
+
+def test_verifier_training_separates_a_toy_set(tmp_path):
+    # Solved traces start with token 0, unsolved ones with token 3: separable from the first step.
+    rng = np.random.default_rng(0)
+    n, length = 64, 6
+    traces = rng.integers(1, 3, size=(n, length))
+    solved = np.arange(n) % 2 == 0
+    traces[:, 0] = np.where(solved, 0, 3)
+    solve_time = np.where(solved, 1, UNSOLVED)
+    prompts = TASK.train_prompts[np.arange(n) % len(TASK.train_prompts)]
+    base = build_lm(TASK, n_layer=1, n_embd=16, n_head=2, n_positions=16)
+    base.save_pretrained(tmp_path / "base")
+    build_tokenizer(TASK).save_pretrained(tmp_path / "base")
+    cfg = VerifierConfig(labels="prefix", train=TrainConfig(max_steps=60, batch_size=32, learning_rate=1e-2, warmup_ratio=0))
+    log = train_verifier(TASK, tmp_path / "base", prompts, traces, solve_time, cfg, tmp_path / "verifier", seed=0)
+    assert log[-1]["loss"] < 0.5 * log[0]["loss"]
+    verifier = Verifier(TASK, tmp_path / "verifier", "prefix", device="cpu")
+    scores = verifier.score(prompts, traces, length)
+    assert scores[solved].min() > scores[~solved].max()
