@@ -1,0 +1,98 @@
+"""Resumable stages: a crash or SIGKILL loses nothing finished, and a rerun matches an uninterrupted run."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT, load_results
+from vbvf.pipeline import arms as arms_module
+from vbvf.pipeline import didactic
+from vbvf.pipeline.stages import DONE, StageCache
+
+SMOKE = ["experiment=didactic_smoke", "vf.expert_control=false", "eval.horizons=[4]", "vb.bon.n_grid=[2]"]
+
+
+def comparable(results: dict) -> dict:
+    """Everything but wall-clock timing and which stages were reused."""
+    return {k: v for k, v in results.items() if k not in ("timing_s", "stages", "config", "config_hash")}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, request):
+    """An uninterrupted smoke run in a fresh cache."""
+    root = tmp_path_factory.mktemp("reference")
+    return run_in_process(request, root / "cache", root / "run")
+
+
+def run_in_process(request, cache_dir, run_dir) -> dict:
+    from hydra import compose, initialize_config_dir
+
+    from vbvf.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[*SMOKE, f"cache_dir={cache_dir}"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return didactic.run(cfg, run_dir)
+
+
+def test_stage_cache_reuses_finished_and_never_trusts_failed(tmp_path):
+    cache = StageCache(tmp_path)
+    calls = []
+
+    def crash(out):
+        (out / "partial.bin").write_text("half")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        cache.run("stage", {"a": 1}, crash)
+    assert not cache.path("stage", {"a": 1}).exists()
+    assert not list((tmp_path / "stage").iterdir())  # the temp dir was cleaned up too
+    first = cache.run("stage", {"a": 1}, lambda out: calls.append(1) or (out / "x").write_text("1"))
+    again = cache.run("stage", {"a": 1}, lambda out: calls.append(2))
+    assert first == again and calls == [1] and (first / DONE).exists()
+    other = cache.run("stage", {"a": 2}, lambda out: calls.append(3))
+    assert other != first and calls == [1, 3]
+
+
+def test_raise_inside_a_stage_then_resume(tmp_path, request, reference, monkeypatch):
+    real = arms_module.train_verifier
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("verifier training interrupted")
+
+    monkeypatch.setattr(arms_module, "train_verifier", broken)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_in_process(request, tmp_path / "cache", tmp_path / "run")
+    monkeypatch.setattr(arms_module, "train_verifier", real)
+    resumed = run_in_process(request, tmp_path / "cache", tmp_path / "run")
+    stages = resumed["stages"]
+    assert any(s.startswith("base_lm/") for s in stages["reused"])
+    assert any(s.startswith("vf_model/") for s in stages["reused"])
+    assert [s for s in stages["computed"] if s.startswith("verifier/")]
+    assert not [s for s in stages["computed"] if s.startswith(("base_lm/", "vf_data/", "vf_model/"))]
+    assert comparable(resumed) == comparable(reference)
+
+
+def test_sigkill_mid_run_then_resume(tmp_path, request, reference):
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "vbvf.run", *SMOKE, f"cache_dir={cache}", f"hydra.run.dir={tmp_path / 'killed'}"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(cache.glob("base_lm/*/DONE")):
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)  # the base is finished; whatever stage runs now is cut mid-way
+    proc.wait()
+    assert list(cache.glob("base_lm/*/DONE")), "the base stage never finished before the deadline"
+    subprocess.run([*cmd[:-1], f"hydra.run.dir={tmp_path / 'resumed'}"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=600)
+    resumed = load_results(tmp_path / "resumed")
+    assert any(s.startswith("base_lm/") for s in resumed["stages"]["reused"])
+    for done in cache.glob("*/*"):
+        assert done.name.startswith(".") or (done / DONE).exists()  # every trusted dir is complete
+    assert comparable(resumed) == comparable(reference)
