@@ -1,0 +1,92 @@
+"""VB-RL arm: the true reward by hand, the trl reward wrapper by hand, and GRPO improving J_H."""
+
+import numpy as np
+import pytest
+import torch
+
+from vbvf.arms.rewards import true_reward
+from vbvf.arms.rl import RLConfig, completion_array, prompt_dataset, rl_finetune, trl_reward
+from vbvf.arms.training import TrainConfig, sft
+from vbvf.models.gpt2 import build_lm, build_tokenizer
+from vbvf.policies.lm import LMPolicy, prompt_ids, trace_examples
+from vbvf.policies.procedural import ProceduralPolicy
+from vbvf.tasks.planted import PlantedTask
+
+H = 8
+TASK = PlantedTask(vocab_size=4, prompt_length=2, n_train=12, n_test=4)
+PROMPT = TASK.train_prompts[:1]
+
+
+def hand_traces():
+    """Four traces for PROMPT with solve times 2, 4, never, and H; plus their R_H/H by hand."""
+    g0, g1 = TASK.gold(PROMPT)[0]
+    other = next(d for d in range(TASK.vocab_size) if d not in (g0, g1))
+    e, p = TASK.eos, TASK.pad
+    traces = np.array(
+        [
+            [g0, g1, e, p, p, p, p, p],  # T = 2
+            [other, g0, other, g1, e, p, p, p],  # T = 4
+            [g1, other, other, e, p, p, p, p],  # never
+            [g0] + [other] * 6 + [g1],  # T = 8 = H
+        ]
+    )
+    return traces, [7 / 8, 5 / 8, 0.0, 1 / 8]
+
+
+def test_true_reward_by_hand():
+    traces, expected = hand_traces()
+    prompts = np.repeat(PROMPT, len(traces), axis=0)
+    assert true_reward(TASK, H)(prompts, traces).tolist() == pytest.approx(expected)
+
+
+def test_trl_completions_become_task_arrays():
+    traces, expected = hand_traces()
+    # trl hands over each completion up to and including eos, unpadded; a trace cut at H has no eos
+    completion_ids = [row[row != TASK.pad].tolist() for row in traces]
+    assert completion_ids[0] == [*TASK.gold(PROMPT)[0], TASK.eos]
+    assert np.array_equal(completion_array(TASK, completion_ids, H), traces)
+
+    rows = prompt_dataset(TASK, np.repeat(PROMPT, len(traces), axis=0)).to_dict()
+    assert build_tokenizer(TASK)(text=rows["prompt"])["input_ids"] == prompt_ids(TASK, rows["task_prompt"]).tolist()
+    reward = trl_reward(TASK, true_reward(TASK, H), H)
+    got = reward(
+        prompts=rows["prompt"], completions=["?"] * 4, completion_ids=completion_ids, task_prompt=rows["task_prompt"]
+    )
+    assert got == pytest.approx(expected)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run ~15x faster on one thread than on two busy cores (no spinning OpenMP workers)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def sft_base(out_dir, prompts: np.ndarray) -> None:
+    """π_b: a tiny GPT-2 briefly SFT'd on μ_0.25 traces, a weak and spread-out base."""
+    prompts = np.repeat(prompts, 32, axis=0)
+    traces = ProceduralPolicy(TASK, [0.25]).sample(prompts, 1, H, seed=0)[:, 0]
+    model = build_lm(TASK, n_layer=1, n_embd=32, n_head=2, n_positions=32)
+    train = TrainConfig(max_steps=300, batch_size=64, learning_rate=1e-2)
+    sft(model, build_tokenizer(TASK), trace_examples(TASK, prompts, traces), out_dir, train, seed=0)
+
+
+def mean_true_reward(model_dir, prompts: np.ndarray, n_samples: int) -> tuple[float, float]:
+    """J_H/H of the LM in ``model_dir`` on ``prompts`` and its standard error, from n_samples per prompt."""
+    traces = LMPolicy(TASK, model_dir, device="cpu").sample(prompts, n_samples, H, seed=1).reshape(-1, H)
+    rewards = true_reward(TASK, H)(np.repeat(prompts, n_samples, axis=0), traces)
+    return rewards.mean(), rewards.std(ddof=1) / np.sqrt(rewards.size)
+
+
+def test_grpo_on_true_reward_improves_performance(tmp_path, one_thread):
+    prompts = TASK.train_prompts
+    sft_base(tmp_path / "base", prompts)
+    cfg = RLConfig(max_steps=40, batch_size=4, num_generations=8, learning_rate=3e-3, beta=0.05)
+    log = rl_finetune(tmp_path / "base", TASK, prompts, true_reward(TASK, H), H, cfg, tmp_path / "rl", seed=0)
+
+    assert all(row["kl"] >= 0 for row in log) and any(row["kl"] > 0 for row in log)  # the KL-to-π_b term is on
+    before, se_before = mean_true_reward(tmp_path / "base", prompts, 100)
+    after, se_after = mean_true_reward(tmp_path / "rl", prompts, 100)
+    assert after - before > 5 * np.hypot(se_before, se_after), (before, after)

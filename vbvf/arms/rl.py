@@ -1,0 +1,113 @@
+"""VB-RL arm (SPEC §3): fine-tune a policy LM from π_b to maximise a reward with a KL penalty to π_b.
+
+A thin wrapper around trl's ``GRPOTrainer``: per step it samples ``num_generations`` completions
+of at most H tokens for each of ``batch_size`` prompts, scores them with a ``RewardFn`` on task
+token arrays, and takes a policy-gradient step on the group-baselined reward plus β·KL(π ‖ π_b),
+π_b being the frozen starting policy. The reward is the verifier's score (VB-RL) or the true
+R_H/H (the control).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from datasets import Dataset
+from trl import GRPOConfig, GRPOTrainer
+
+from vbvf.arms.rewards import RewardFn
+from vbvf.arms.training import TrainConfig, trainer_args
+from vbvf.models.gpt2 import build_tokenizer
+from vbvf.policies.lm import prompt_ids
+from vbvf.tasks.planted import PlantedTask
+
+
+@dataclass
+class RLConfig(TrainConfig):
+    """GRPO settings; ``batch_size`` counts prompts per step, each sampled ``num_generations`` times."""
+
+    max_steps: int = 200
+    batch_size: int = 16  # prompts per optimiser step
+    learning_rate: float = 1e-4
+    num_generations: int = 8  # group size G: completions per prompt; their mean reward is the baseline
+    beta: float = 0.05  # KL(π ‖ π_b) coefficient; > 0 keeps π_b as a frozen reference model
+    temperature: float = 1.0  # rollout sampling temperature (1 samples the policy itself)
+    loss_type: str = "dr_grpo"  # trl loss aggregation; dr_grpo divides token sums by a constant: no length bias
+    scale_rewards: str = "none"  # "none": advantages in reward units, so β trades reward against KL; "group": ÷ group std
+    num_iterations: int = 1  # optimiser passes per batch of rollouts; > 1 makes the ratio clip (epsilon) act
+    epsilon: float = 0.2  # clip range of the probability ratio π/π_old
+    gradient_checkpointing: bool = False  # trades compute for memory; worth it only for large models
+
+
+def prompt_dataset(task: PlantedTask, prompts: np.ndarray) -> Dataset:
+    """One row per prompt: the text ``<bos> x_1 .. x_k <sep>``, which trl tokenises, and the digits,
+    which trl passes on to the reward function as the keyword ``task_prompt``."""
+    texts = build_tokenizer(task).batch_decode(prompt_ids(task, prompts).tolist())
+    return Dataset.from_dict({"prompt": texts, "task_prompt": np.asarray(prompts).tolist()})
+
+
+def completion_array(task: PlantedTask, completion_ids: list[list[int]], horizon: int) -> np.ndarray:
+    """trl's completions (token lists, eos included when generated) as int32 traces [n, H], pad after."""
+    traces = np.full((len(completion_ids), horizon), task.pad, dtype=np.int32)
+    for row, ids in zip(traces, completion_ids):
+        row[: len(ids)] = ids
+    return traces
+
+
+def trl_reward(task: PlantedTask, reward: RewardFn, horizon: int):
+    """Wrap a ``RewardFn`` into trl's reward-function signature (keyword arguments, list of floats)."""
+
+    def task_reward(completion_ids: list[list[int]], task_prompt: list[list[int]], **_) -> list[float]:
+        traces = completion_array(task, completion_ids, horizon)
+        return np.asarray(reward(np.asarray(task_prompt), traces), dtype=np.float64).tolist()
+
+    return task_reward
+
+
+def grpo_config(task: PlantedTask, horizon: int, cfg: RLConfig, out_dir: Path, seed: int) -> GRPOConfig:
+    """trl's config: the shared trainer fields plus rollouts of ≤ H tokens that never emit bos/sep/pad."""
+    args = trainer_args(cfg, out_dir, seed)
+    args["per_device_train_batch_size"] = cfg.batch_size * cfg.num_generations  # trl counts completions
+    return GRPOConfig(
+        **args,
+        num_generations=cfg.num_generations,
+        max_completion_length=horizon,
+        temperature=cfg.temperature,
+        top_k=0,  # no top-k cut, as in LMPolicy.sample
+        generation_kwargs={"suppress_tokens": [task.bos, task.sep, task.pad]},
+        beta=cfg.beta,
+        loss_type=cfg.loss_type,
+        scale_rewards=cfg.scale_rewards,
+        num_iterations=cfg.num_iterations,
+        epsilon=cfg.epsilon,
+        mask_truncated_completions=False,  # a trace cut at H is a real outcome (unsolved), not noise
+        disable_dropout=True,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+    )
+
+
+def rl_finetune(
+    policy_dir: str | Path,
+    task: PlantedTask,
+    prompts: np.ndarray,
+    reward: RewardFn,
+    horizon: int,
+    cfg: RLConfig,
+    out_dir: str | Path,
+    seed: int,
+) -> list[dict]:
+    """GRPO from the policy saved in ``policy_dir`` (also the KL reference); saves to ``out_dir``; returns the log."""
+    out_dir = Path(out_dir)
+    tokenizer = build_tokenizer(task)
+    trainer = GRPOTrainer(
+        model=str(policy_dir),
+        reward_funcs=trl_reward(task, reward, horizon),
+        args=grpo_config(task, horizon, cfg, out_dir, seed),
+        train_dataset=prompt_dataset(task, prompts),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    trainer.save_model(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
+    return [row for row in trainer.state.log_history if "loss" in row]
