@@ -31,7 +31,7 @@ def test_smoke_experiment_has_every_arm_at_every_horizon(tmp_path):
     run_cli(["experiment=didactic_smoke", f"hydra.run.dir={tmp_path}", f"cache_dir={tmp_path / 'cache'}"], tmp_path)
     results = load_results(tmp_path)
     horizons = {str(h) for h in results["horizons"]}
-    expected = {"vf", "vf_expert", "vb_bon@1", "vb_bon@2", "optimal"}
+    expected = {"vf", "vf_expert", "vb_bon@1", "vb_bon@2", "vb_rl", "rl_true", "optimal"}
     assert expected <= set(results["arms"])
     for name, per_h in results["arms"].items():
         assert set(per_h) == horizons, name

@@ -14,6 +14,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import instantiate
 from omegaconf import MISSING, DictConfig
 
+from vbvf.arms.rl import RLConfig
 from vbvf.arms.training import TrainConfig
 from vbvf.policies.bases import ModelConfig, SamplerConfig
 
@@ -95,12 +96,20 @@ class BoNConfig:
 
 
 @dataclass
+class RLSection:
+    enabled: bool = True  # VB-RL: GRPO with the verifier's score as reward, KL to π_b
+    true_reward_control: bool = True  # control: the same RL with the true reward R_H/H
+    train: RLConfig = field(default_factory=RLConfig)
+
+
+@dataclass
 class VBConfig:
     """VB arm: label base traces with T, train a verifier, then Best-of-N and RL with it."""
 
     traces_per_prompt: int = 1  # labelled base traces per training prompt (data budget n·this)
     verifier: VerifierSection = field(default_factory=VerifierSection)
     bon: BoNConfig = field(default_factory=BoNConfig)
+    rl: RLSection = field(default_factory=RLSection)
 
 
 @dataclass

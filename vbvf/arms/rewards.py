@@ -25,3 +25,12 @@ def true_reward(task: PlantedTask, horizon: int) -> RewardFn:
         return bilevel_return(solve_time, horizon) / horizon
 
     return reward
+
+
+def verifier_reward(verifier, horizon: int) -> RewardFn:
+    """The verifier's estimate of R_H/H (``Verifier.score`` / H): the reward of VB-RL."""
+
+    def reward(prompts: np.ndarray, traces: np.ndarray) -> np.ndarray:
+        return verifier.score(prompts, traces, horizon) / horizon
+
+    return reward

@@ -57,6 +57,7 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
     args = SFTConfig(
         **trainer_args(train, out_dir, seed),
         completion_only_loss=True,
+        gradient_checkpointing=False,  # trl defaults to True: it only slows the small models here
         max_length=None,
         packing=False,
         dataset_num_proc=None,

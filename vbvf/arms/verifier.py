@@ -96,7 +96,7 @@ class Verifier:
     """A trained verifier loaded from disk; scores traces at a budget H in return units."""
 
     def __init__(self, task: PlantedTask, model_dir: Path, labels: str, batch_size: int = 1024, device: str = "auto"):
-        self.task, self.labels, self.batch_size = task, labels, batch_size
+        self.task, self.labels, self.batch_size, self.model_dir = task, labels, batch_size, Path(model_dir)
         self.device = pick_device(device)
         self.model = AutoModelForTokenClassification.from_pretrained(model_dir).to(self.device).eval()
 

@@ -16,6 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM
 
 from vbvf.arms.bon import best_of_n
+from vbvf.arms.rewards import true_reward, verifier_reward
+from vbvf.arms.rl import RLConfig, rl_finetune
 from vbvf.arms.training import TrainConfig, sft
 from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier
 from vbvf.arms.vf import expert_traces, rejection_sample
@@ -153,6 +155,21 @@ class ArmRunner:
         return out
 
 
+    def rl(self, horizon: int, verifier: Verifier | None) -> dict:
+        """GRPO from π_b on the n training prompts at budget H: verifier reward (VB-RL) or, without one, the true reward."""
+        train = plain(self.cfg.vb.rl.train)
+        reward_kind = "true" if verifier is None else f"verifier:{verifier.model_dir.parent.name}/{verifier.model_dir.name}"
+        key = self.key(horizon=horizon, reward=reward_kind, train=train)
+
+        def produce(out: Path) -> None:
+            reward = true_reward(self.task, horizon) if verifier is None else verifier_reward(verifier, horizon)
+            rl_finetune(self.base.model_dir, self.task, self.train_prompts, reward, horizon, RLConfig(**train), out,
+                        stage_seed(self.cfg.seed, f"rl/{reward_kind}/{horizon}"))
+
+        model_dir = self.cache.run("rl_model", key, produce)
+        return self.summary(*self.evaluate(model_dir, horizon), horizon)
+
+
 def optimal_summary(task: PlantedTask, horizon: int, n_prompts: int, m: int, cfg: DictConfig) -> dict:
     """Control: the optimal policy solves at T = k on every trace."""
     t = np.full((n_prompts, m), task.prompt_length)
@@ -185,8 +202,13 @@ def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConf
     if cfg.vf.expert_control:
         expert = runner.vf_expert()
         arms["vf_expert"] = {str(h): runner.summary(*runner.evaluate(expert, h), h) for h in horizons}
+    verifier = runner.verifier() if cfg.vb.bon.enabled or cfg.vb.rl.enabled else None
     if cfg.vb.bon.enabled:
-        arms.update(runner.bon(runner.verifier()))
+        arms.update(runner.bon(verifier))
+    if cfg.vb.rl.enabled:
+        arms["vb_rl"] = {str(h): runner.rl(h, verifier) for h in horizons}
+    if cfg.vb.rl.true_reward_control:
+        arms["rl_true"] = {str(h): runner.rl(h, None) for h in horizons}
     if cfg.controls.optimal:
         arms["optimal"] = {str(h): optimal_summary(task, h, len(task.test_prompts), cfg.eval.samples_per_prompt, cfg) for h in horizons}
     results["arms"] = arms
