@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from vbvf.arms.rewards import true_reward
-from vbvf.arms.rl import RLConfig, completion_array, prompt_dataset, rl_finetune, trl_reward
-from vbvf.arms.training import TrainConfig, sft
+from vbvf.arms.rl import completion_array, prompt_dataset, rl_finetune, trl_reward
+from vbvf.arms.training import sft
+from vbvf.config import RLConfig, TrainConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
 from vbvf.policies.lm import LMPolicy, prompt_ids, trace_examples
 from vbvf.policies.procedural import ProceduralPolicy

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from vbvf.arms.training import TrainConfig
 from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier, verifier_labels
+from vbvf.config import TrainConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
 from vbvf.tasks import UNSOLVED, PlantedTask
 

@@ -14,9 +14,54 @@ from hydra.core.config_store import ConfigStore
 from hydra.utils import instantiate
 from omegaconf import MISSING, DictConfig
 
-from vbvf.arms.rl import RLConfig
-from vbvf.arms.training import TrainConfig
-from vbvf.policies.bases import ModelConfig, SamplerConfig
+
+@dataclass
+class TrainConfig:
+    """Optimiser settings of one training stage (every stage has its own copy in the config)."""
+
+    max_steps: int = 200
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0
+    lr_scheduler_type: str = "cosine"
+
+
+@dataclass
+class RLConfig(TrainConfig):
+    """GRPO settings; ``batch_size`` counts prompts per step, each sampled ``num_generations`` times."""
+
+    max_steps: int = 200
+    batch_size: int = 16  # prompts per optimiser step
+    learning_rate: float = 1e-4
+    num_generations: int = 8  # group size G: completions per prompt; their mean reward is the baseline
+    beta: float = 0.05  # KL(π ‖ π_b) coefficient; > 0 keeps π_b as a frozen reference model
+    temperature: float = 1.0  # rollout sampling temperature (1 samples the policy itself)
+    loss_type: str = "dr_grpo"  # trl loss aggregation; dr_grpo divides token sums by a constant: no length bias
+    scale_rewards: str = "none"  # "none": advantages in reward units, so β trades reward against KL; "group": ÷ group std
+    num_iterations: int = 1  # optimiser passes per batch of rollouts; > 1 makes the ratio clip (epsilon) act
+    epsilon: float = 0.2  # clip range of the probability ratio π/π_old
+    gradient_checkpointing: bool = False  # trades compute for memory; worth it only for large models
+
+
+@dataclass
+class SamplerConfig:
+    """How an LM policy is sampled."""
+
+    batch_size: int = 1024
+    temperature: float = 1.0
+    device: str = "auto"
+
+
+@dataclass
+class ModelConfig:
+    """A GPT-2-style LM built from config (``conf/model/``)."""
+
+    name: str = "tiny"
+    n_layer: int = 2
+    n_embd: int = 64
+    n_head: int = 4
+    dropout: float = 0.0
 
 
 @dataclass
@@ -60,7 +105,15 @@ class LMBaseConfig:
     weights: list[float] = "${mixture.weights}"  # type: ignore[assignment]
     model: Any = "${model}"
     sampler: Any = "${sampler}"
-    n_traces: int = 20000  # mixture traces the base is trained on
+    n_traces: int = "${base_lm.n_traces}"  # type: ignore[assignment]
+    train: Any = "${base_lm.train}"
+
+
+@dataclass
+class BaseLMTraining:
+    """Training of base=lm, kept outside ``base`` so experiments can set it whichever base is chosen."""
+
+    n_traces: int = 20000  # mixture traces the base LM is trained on
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=1500, batch_size=64, learning_rate=3e-3))
 
 
@@ -142,6 +195,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     base: Any = MISSING
+    base_lm: BaseLMTraining = field(default_factory=BaseLMTraining)
     data: DataConfig = field(default_factory=DataConfig)
     vf: VFConfig = field(default_factory=VFConfig)
     vb: VBConfig = field(default_factory=VBConfig)

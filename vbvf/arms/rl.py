@@ -9,7 +9,6 @@ R_H/H (the control).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,27 +16,11 @@ from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
 from vbvf.arms.rewards import RewardFn
-from vbvf.arms.training import TrainConfig, trainer_args
+from vbvf.arms.training import trainer_args
+from vbvf.config import RLConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.policies.lm import prompt_ids
 from vbvf.tasks.planted import PlantedTask
-
-
-@dataclass
-class RLConfig(TrainConfig):
-    """GRPO settings; ``batch_size`` counts prompts per step, each sampled ``num_generations`` times."""
-
-    max_steps: int = 200
-    batch_size: int = 16  # prompts per optimiser step
-    learning_rate: float = 1e-4
-    num_generations: int = 8  # group size G: completions per prompt; their mean reward is the baseline
-    beta: float = 0.05  # KL(π ‖ π_b) coefficient; > 0 keeps π_b as a frozen reference model
-    temperature: float = 1.0  # rollout sampling temperature (1 samples the policy itself)
-    loss_type: str = "dr_grpo"  # trl loss aggregation; dr_grpo divides token sums by a constant: no length bias
-    scale_rewards: str = "none"  # "none": advantages in reward units, so β trades reward against KL; "group": ÷ group std
-    num_iterations: int = 1  # optimiser passes per batch of rollouts; > 1 makes the ratio clip (epsilon) act
-    epsilon: float = 0.2  # clip range of the probability ratio π/π_old
-    gradient_checkpointing: bool = False  # trades compute for memory; worth it only for large models
 
 
 def prompt_dataset(task: PlantedTask, prompts: np.ndarray) -> Dataset:

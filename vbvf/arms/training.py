@@ -5,24 +5,13 @@ trl's configs default to bf16, which fails on a CPU; ``precision`` picks it from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
-
-@dataclass
-class TrainConfig:
-    """Optimiser settings of one training stage (every stage has its own copy in the config)."""
-
-    max_steps: int = 200
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    warmup_ratio: float = 0.05
-    weight_decay: float = 0.0
-    lr_scheduler_type: str = "cosine"
+from vbvf.config import TrainConfig
 
 
 def precision() -> dict:

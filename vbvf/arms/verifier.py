@@ -18,9 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import Dataset
-from transformers import AutoModelForTokenClassification, Trainer, TrainingArguments, default_data_collator
+from transformers import (
+    AutoModelForTokenClassification,
+    Trainer,
+    TrainingArguments,
+    default_data_collator,
+)
 
-from vbvf.arms.training import TrainConfig, trainer_args
+from vbvf.arms.training import trainer_args
+from vbvf.config import TrainConfig
 from vbvf.policies.lm import pick_device, prompt_ids
 from vbvf.tasks.planted import PlantedTask
 

@@ -17,10 +17,11 @@ from transformers import AutoModelForCausalLM
 
 from vbvf.arms.bon import best_of_n
 from vbvf.arms.rewards import true_reward, verifier_reward
-from vbvf.arms.rl import RLConfig, rl_finetune
-from vbvf.arms.training import TrainConfig, sft
+from vbvf.arms.rl import rl_finetune
+from vbvf.arms.training import sft
 from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier
 from vbvf.arms.vf import expert_traces, rejection_sample
+from vbvf.config import RLConfig, TrainConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache

@@ -14,14 +14,19 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from vbvf.config import build
-from vbvf.pipeline.artifacts import atomic_write_json, config_hash
 from vbvf.pipeline.arms import run_arms
+from vbvf.pipeline.artifacts import atomic_write_json, config_hash
 from vbvf.pipeline.figures import plot_run
 from vbvf.pipeline.report import print_results
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy
-from vbvf.stats import anti_concentration_summary, bilevel_return, heterogeneity_summary, performance
+from vbvf.stats import (
+    anti_concentration_summary,
+    bilevel_return,
+    heterogeneity_summary,
+    performance,
+)
 from vbvf.tasks import PlantedTask
 
 log = logging.getLogger(__name__)

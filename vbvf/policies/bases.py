@@ -6,13 +6,14 @@ pipeline builds either base the same way.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from vbvf.arms.training import TrainConfig, sft
+from vbvf.arms.training import sft
+from vbvf.config import ModelConfig, SamplerConfig, TrainConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
@@ -26,26 +27,6 @@ def procedural_base(
 ) -> ProceduralPolicy:
     """base=procedural: the mixture itself (exact, no training)."""
     return ProceduralPolicy(task, gammas, weights)
-
-
-@dataclass
-class SamplerConfig:
-    """How an LM policy is sampled."""
-
-    batch_size: int = 1024
-    temperature: float = 1.0
-    device: str = "auto"
-
-
-@dataclass
-class ModelConfig:
-    """A GPT-2-style LM built from config (``conf/model/``)."""
-
-    name: str = "tiny"
-    n_layer: int = 2
-    n_embd: int = 64
-    n_head: int = 4
-    dropout: float = 0.0
 
 
 def lm_base(

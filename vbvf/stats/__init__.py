@@ -1,10 +1,18 @@
 """Statistics of SPEC §2: returns, heterogeneity, anti-concentration, bootstrap CIs, scaling fits."""
 
 from vbvf.stats.bootstrap import Estimate, mean_ci, paired_difference_ci
-from vbvf.stats.heterogeneity import AntiConcentration, anti_concentration, heterogeneity
+from vbvf.stats.heterogeneity import (
+    AntiConcentration,
+    anti_concentration,
+    heterogeneity,
+)
 from vbvf.stats.returns import bilevel_return, success
 from vbvf.stats.scaling import ScalingFit, loglog_slope, scaling_fit, sqrt_fit
-from vbvf.stats.summaries import anti_concentration_summary, heterogeneity_summary, performance
+from vbvf.stats.summaries import (
+    anti_concentration_summary,
+    heterogeneity_summary,
+    performance,
+)
 
 __all__ = [
     "AntiConcentration",
