@@ -16,7 +16,7 @@ from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
 from vbvf.arms.rewards import RewardFn
-from vbvf.arms.training import trainer_args
+from vbvf.arms.training import save_log, trainer_args
 from vbvf.config import RLConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.policies.lm import prompt_ids
@@ -93,4 +93,4 @@ def rl_finetune(
     trainer.train()
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
-    return [row for row in trainer.state.log_history if "loss" in row]
+    return save_log(trainer, out_dir)

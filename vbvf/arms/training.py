@@ -5,6 +5,7 @@ trl's configs default to bf16, which fails on a CPU; ``precision`` picks it from
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -55,4 +56,11 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
     trainer.train()
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
-    return [row for row in trainer.state.log_history if "loss" in row]
+    return save_log(trainer, out_dir)
+
+
+def save_log(trainer, out_dir: Path) -> list[dict]:
+    """Write the trainer's log history (losses, tokens, runtime) to ``train_log.json``; return the loss rows."""
+    history = trainer.state.log_history
+    (Path(out_dir) / "train_log.json").write_text(json.dumps(history, indent=1))
+    return [row for row in history if "loss" in row]

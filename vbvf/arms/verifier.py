@@ -25,7 +25,7 @@ from transformers import (
     default_data_collator,
 )
 
-from vbvf.arms.training import trainer_args
+from vbvf.arms.training import save_log, trainer_args
 from vbvf.config import TrainConfig
 from vbvf.policies.lm import pick_device, prompt_ids
 from vbvf.tasks.planted import PlantedTask
@@ -95,7 +95,7 @@ def train_verifier(
     )
     trainer.train()
     trainer.save_model(str(out_dir))
-    return [row for row in trainer.state.log_history if "loss" in row]
+    return save_log(trainer, out_dir)
 
 
 class Verifier:

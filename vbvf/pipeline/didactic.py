@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from vbvf.config import build
@@ -104,8 +105,10 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     else:
         results["arms_skipped"] = "the arms fine-tune and score with an LM: run with base=lm"
         log.warning("arms skipped: %s", results["arms_skipped"])
-    results["stages"] = {"computed": cache.computed, "reused": cache.reused}
+    results["stages"] = {"computed": cache.computed, "reused": cache.reused, "seconds": cache.seconds}
     results["timing_s"] = {"total": time.perf_counter() - start}
+    if torch.cuda.is_available():
+        results["cuda"] = {"device": torch.cuda.get_device_name(), "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30}
     atomic_write_json(run_dir / "results.json", results)
     if results["arms"]:
         plot_run(results, run_dir)

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +31,7 @@ class StageCache:
         self.root = Path(root)
         self.computed: list[str] = []
         self.reused: list[str] = []
+        self.seconds: dict[str, float] = {}  # wall time of each stage computed by this run
 
     def path(self, stage: str, key_config: dict) -> Path:
         return self.root / stage / config_hash(key_config)
@@ -49,6 +51,7 @@ class StageCache:
             shutil.rmtree(final)
         tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
+        start = time.perf_counter()
         try:
             produce(tmp)
             atomic_write_text(tmp / "stage.json", json.dumps({"stage": stage, "key": key_config}, indent=1, default=str))
@@ -62,6 +65,7 @@ class StageCache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        log.info("stage %s: computed", label)
+        self.seconds[label] = time.perf_counter() - start
+        log.info("stage %s: computed in %.1f s", label, self.seconds[label])
         self.computed.append(label)
         return final
