@@ -108,8 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     fits = write_fits(load_sweep(args.sweep_dir), args.out, args.n_bootstrap, args.seed)
     for fit in fits:
-        print(f"{fit['regime']:>7} {fit['mixture']:>6} {fit['arm']:>10} n={fit['n']}: α = {fit['alpha']:.2f} "
-              f"[{fit['alpha_low']:.2f}, {fit['alpha_high']:.2f}], 0.5 in CI: {fit['half_in_ci']} {fit['note']}")
+        alpha = (f"α = {fit['alpha']:.2f} [{fit['alpha_low']:.2f}, {fit['alpha_high']:.2f}], 0.5 in CI: {fit['half_in_ci']}"
+                 if np.isfinite(fit["alpha"]) else "α undefined")
+        print(f"{fit['regime']:>7} {fit['mixture']:>6} {fit['arm']:>10} n={fit['n']}: {alpha} {fit['note']}")
 
 
 if __name__ == "__main__":
