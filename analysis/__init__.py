@@ -1,0 +1,1 @@
+"""Sweep analysis: stored ``results.json`` files → tables (aggregate), scaling fits (fits), figures."""

@@ -1,0 +1,224 @@
+"""Load a sweep's stored results into tables: one row per (run, arm, H), and per config pooled over seeds.
+
+``python -m analysis.aggregate SWEEP_DIR --out DIR`` writes ``runs.csv``, ``pooled.csv`` and
+``failed_jobs.json``. A sweep folder is searched recursively for ``results.json``;
+a job folder whose ``failed.json`` is newer than its results (or that has none) is a failed job:
+listed, never loaded. Runs whose configs differ only in ``seed`` form one *group*; pooled rows
+treat the (seed, test prompt) pairs of a group as bootstrap units, and pair VB with VF by them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vbvf.pipeline.artifacts import atomic_write_json, config_hash
+from vbvf.stats import mean_ci, paired_difference_ci
+
+BASE = "base"  # the base policy's row in the tables: its statistics come from base_stats
+NOT_A_SETTING = ("seed", "cache_dir")  # keys that do not change what a run measures
+ARM_SETTINGS = ("data", "vf", "vb", "controls")  # keys that leave the base and its statistics alone
+
+
+def config_key(config: dict, drop: tuple[str, ...]) -> str:
+    """Hash of a resolved config without the top-level keys in ``drop``."""
+    return config_hash({k: v for k, v in config.items() if k not in drop})
+
+
+@dataclass
+class Run:
+    """One finished job: its folder and its ``results.json``."""
+
+    path: Path
+    results: dict
+
+    @property
+    def config(self) -> dict:
+        return self.results["config"]
+
+    @property
+    def seed(self) -> int:
+        return self.config["seed"]
+
+    @property
+    def mixture(self) -> str:
+        return self.config["mixture"]["name"]
+
+    @property
+    def n(self) -> int:
+        return self.results["data_budget"].get("n_prompts", self.config["data"]["n"])
+
+    @cached_property
+    def group(self) -> str:
+        """Runs of one group differ only in their seed."""
+        return config_key(self.config, NOT_A_SETTING)
+
+    @cached_property
+    def family(self) -> str:
+        """Runs of one family differ only in seed and data budget n (for n ∝ H)."""
+        return config_key(self.config, NOT_A_SETTING + ("data",))
+
+    @cached_property
+    def base_key(self) -> str:
+        """Runs with one base key share the base policy and its samples (arm settings aside)."""
+        return config_key(self.config, ("cache_dir",) + ARM_SETTINGS)
+
+    @cached_property
+    def base_family(self) -> str:
+        """Bases of one family differ only in their seed: one heterogeneity level."""
+        return config_key(self.config, NOT_A_SETTING + ARM_SETTINGS)
+
+    def series(self) -> dict[str, dict]:
+        """Every policy's per-H statistics: the base, then the arms."""
+        return {BASE: self.results["base_stats"]} | self.results["arms"]
+
+    def per_prompt(self, arm: str, horizon: int) -> np.ndarray:
+        return np.asarray(self.series()[arm][str(horizon)]["per_prompt_return"], dtype=np.float64)
+
+    def base_sigma(self, horizon: int) -> np.ndarray:
+        return np.asarray(self.results["base_stats"][str(horizon)]["heterogeneity"]["per_prompt_sigma"])
+
+
+@dataclass
+class Sweep:
+    """The finished runs under a folder, and the jobs that failed."""
+
+    root: Path
+    runs: list[Run]
+    failed: list[dict] = field(default_factory=list)
+
+    def groups(self) -> dict[str, list[Run]]:
+        """Runs by group, each list sorted by seed (the order that pairs units across arms)."""
+        out: dict[str, list[Run]] = {}
+        for run in sorted(self.runs, key=lambda r: r.seed):
+            out.setdefault(run.group, []).append(run)
+        return out
+
+
+def job_failed(job_dir: Path) -> bool:
+    failed, results = job_dir / "failed.json", job_dir / "results.json"
+    return failed.exists() and (not results.exists() or failed.stat().st_mtime >= results.stat().st_mtime)
+
+
+def load_sweep(root: str | Path) -> Sweep:
+    """Every finished run under ``root`` (recursively); failed jobs are listed with their error."""
+    root = Path(root)
+    runs, failed = [], []
+    job_dirs = sorted({p.parent for name in ("results.json", "failed.json") for p in root.rglob(name)})
+    for job_dir in job_dirs:
+        if job_failed(job_dir):
+            record = json.loads((job_dir / "failed.json").read_text())
+            failed.append({"run_dir": str(job_dir.relative_to(root)), "error": record["error"],
+                           "overrides": record.get("overrides", [])})
+        else:
+            runs.append(Run(job_dir, json.loads((job_dir / "results.json").read_text())))
+    return Sweep(root, runs, failed)
+
+
+def estimate_columns(prefix: str, est: dict | None) -> dict:
+    """``{prefix: value, prefix_low: low, prefix_high: high}`` from a ``{value, low, high}`` estimate."""
+    est = est or {}
+    return {prefix: est.get("value"), f"{prefix}_low": est.get("low"), f"{prefix}_high": est.get("high")}
+
+
+def run_rows(run: Run, root: Path) -> list[dict]:
+    """One row per (arm, H) of a run, the base included."""
+    rows = []
+    for arm, per_h in run.series().items():
+        for horizon in run.results["horizons"]:
+            stats = per_h[str(horizon)]
+            gap = run.results["gaps"].get(arm, {}).get(str(horizon))
+            rows.append({
+                "run_dir": str(run.path.relative_to(root)), "config_hash": run.results["config_hash"],
+                "group": run.group, "family": run.family, "seed": run.seed, "mixture": run.mixture,
+                "base_median_sigma": run.results["base_stats"][str(horizon)]["heterogeneity"]["median_sigma"],
+                "n": run.n, "H": horizon, "arm": arm,
+                **estimate_columns("J", stats["J"]), **estimate_columns("J_norm", stats["J_norm"]),
+                **estimate_columns("success", stats["success"]), "tokens_mean": stats.get("tokens_mean"),
+                **estimate_columns("gap", gap), "vf_arm": gap["vf_arm"] if gap else None,
+                "test_prompts": run.results["sample_counts"]["test_prompts"],
+                "samples_per_prompt": run.results["sample_counts"]["samples_per_prompt"],
+            })
+    return rows
+
+
+def runs_table(sweep: Sweep) -> pd.DataFrame:
+    """One row per (run, arm, H) with the run's own CIs (over test prompts)."""
+    return pd.DataFrame([row for run in sweep.runs for row in run_rows(run, sweep.root)])
+
+
+def pooled_units(runs: list[Run], arm: str, horizon: int) -> np.ndarray:
+    """Per-prompt returns of ``arm`` at H over the runs, concatenated in the runs' (seed) order."""
+    return np.concatenate([run.per_prompt(arm, horizon) for run in runs])
+
+
+def pooled_rows(runs: list[Run], n_resamples: int, seed: int) -> list[dict]:
+    """One row per (arm, H) of a group: J and the gap with CIs over (seed, prompt) units."""
+    first = runs[0]
+    confidence = first.config["eval"]["confidence"]
+    ci = dict(confidence=confidence, n_resamples=n_resamples, seed=seed)
+    rows = []
+    for arm in first.series():
+        for horizon in first.results["horizons"]:
+            units = pooled_units(runs, arm, horizon)
+            gap_info = first.results["gaps"].get(arm, {}).get(str(horizon))
+            gap = (paired_difference_ci(units, pooled_units(runs, gap_info["vf_arm"], horizon), **ci).to_dict()
+                   if gap_info else None)
+            per_h = [run.series()[arm][str(horizon)] for run in runs]
+            rows.append({
+                "group": first.group, "family": first.family, "mixture": first.mixture, "n": first.n,
+                "H": horizon, "arm": arm, "seeds": ",".join(str(r.seed) for r in runs), "n_seeds": len(runs),
+                "units": int(units.size),
+                "base_median_sigma": float(np.median(np.concatenate([r.base_sigma(horizon) for r in runs]))),
+                **estimate_columns("J", mean_ci(units, **ci).to_dict()),
+                **estimate_columns("J_norm", mean_ci(units / horizon, **ci).to_dict()),
+                "success": float(np.mean([s["success"]["value"] for s in per_h])),
+                "tokens_mean": float(np.mean([s["tokens_mean"] for s in per_h])) if arm != BASE else None,
+                **estimate_columns("gap", gap), "vf_arm": gap_info["vf_arm"] if gap_info else None,
+                "config_hashes": " ".join(r.results["config_hash"] for r in runs),
+            })
+    return rows
+
+
+def pooled_table(sweep: Sweep, n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """One row per (group, arm, H), pooled over the group's seeds."""
+    return pd.DataFrame([row for runs in sweep.groups().values() for row in pooled_rows(runs, n_resamples, seed)])
+
+
+def write_tables(sweep: Sweep, out: Path, n_resamples: int, seed: int) -> dict[str, pd.DataFrame]:
+    """Write runs.csv, pooled.csv and failed_jobs.json into ``out``; return the two tables."""
+    out.mkdir(parents=True, exist_ok=True)
+    tables = {"runs": runs_table(sweep), "pooled": pooled_table(sweep, n_resamples, seed)}
+    for name, table in tables.items():
+        table.to_csv(out / f"{name}.csv", index=False)
+    atomic_write_json(out / "failed_jobs.json", sweep.failed)
+    return tables
+
+
+def argument_parser(description: str) -> argparse.ArgumentParser:
+    """The command line shared by ``analysis.aggregate``, ``analysis.fits`` and ``analysis.figures``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("sweep_dir", type=Path, help="folder searched recursively for results.json")
+    parser.add_argument("--out", type=Path, required=True, help="where tables, fits and figures go")
+    parser.add_argument("--n-bootstrap", type=int, default=2000, help="bootstrap resamples for pooled CIs and fits")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = argument_parser(__doc__.splitlines()[0]).parse_args(argv)
+    sweep = load_sweep(args.sweep_dir)
+    tables = write_tables(sweep, args.out, args.n_bootstrap, args.seed)
+    print(f"{len(sweep.runs)} runs, {len(tables['runs'])} rows, {len(sweep.failed)} failed jobs -> {args.out}")
+    for job in sweep.failed:
+        print(f"  failed: {job['run_dir']}: {job['error']}")
+
+
+if __name__ == "__main__":
+    main()
