@@ -29,7 +29,8 @@ def main() -> None:
     steps = max(int(row.get("step", 0)) for row in history)
     d, layers, vocab = config["n_embd"], config["n_layer"], config["vocab_size"]
     params = layers * 12 * d * d + vocab * d  # blocks (attention 4d², MLP 8d²) + embedding/output
-    mean_len = tokens / max(steps, 1) / max(1, config.get("_batch_size", 1))
+    batch_size = json.loads((args.stage_dir / "stage.json").read_text())["key"]["train"]["batch_size"]
+    mean_len = tokens / max(steps * batch_size, 1)
     flops = tokens * (6 * params + 6 * layers * d * min(mean_len, config["n_positions"]))
     achieved = flops / runtime / 1e12
     print(f"| model | params (counted) | tokens | seconds | TFLOP/s | MFU vs {args.peak_tflops:.0f} |")

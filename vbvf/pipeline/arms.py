@@ -102,12 +102,16 @@ class ArmRunner:
                      counts=np.array([sample.samples_drawn, sample.tokens_drawn, sample.prompts_without_success]))
 
         data = np.load(self.cache.run("vf_data", data_key, produce_data) / "data.npz")
-        model_dir = self.finetune("vf_model", data_key | {"train": plain(vf.train)}, data["prompts"], data["traces"], plain(vf.train))
-        out = self.summary(*self.evaluate(model_dir, horizon), horizon)
         drawn, tokens_drawn, missing = (int(x) for x in data["counts"])
-        out["data"] = {"traces": int(len(data["prompts"])), "samples_drawn": drawn, "tokens_drawn": tokens_drawn,
-                       "acceptance_rate": len(data["prompts"]) / max(drawn, 1), "prompts_without_success": missing}
-        return out
+        stats = {"traces": int(len(data["prompts"])), "samples_drawn": drawn, "tokens_drawn": tokens_drawn,
+                 "acceptance_rate": len(data["prompts"]) / max(drawn, 1), "prompts_without_success": missing}
+        if len(data["prompts"]):
+            model_dir = self.finetune("vf_model", data_key | {"train": plain(vf.train)}, data["prompts"], data["traces"], plain(vf.train))
+        else:  # nothing to imitate: the VF student stays π_b, and the results say so
+            model_dir = Path(self.base.model_dir)
+            stats["note"] = f"no base trace solved within H={horizon} in {drawn} samples: VF is π_b, not fine-tuned"
+            log.warning("vf at H=%d: %s", horizon, stats["note"])
+        return self.summary(*self.evaluate(model_dir, horizon), horizon) | {"data": stats}
 
     def vf_expert(self) -> Path:
         """Control: SFT on traces of the sharpest expert μ_1 (T = k) for the same n prompts."""
