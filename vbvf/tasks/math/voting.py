@@ -1,0 +1,108 @@
+"""Select one of N sampled answers: majority vote, weighted and plain Best-of-N, pass@N.
+
+Answers are grouped by :func:`answer_key` in O(N). Distinct keys can still be equivalent
+(``\\sqrt2/2`` vs ``\\frac{1}{\\sqrt2}``), so the groups are then merged with at most one
+math-verify check per pair of distinct keys; pairs of two plain numbers are settled by the key
+alone (their keys are exact rationals). There are usually only a handful of distinct keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from vbvf.tasks.math.answers import answer_key, is_numeric_key
+
+Match = Callable[[Sequence[tuple[str, str]]], list[bool]]
+"""Batch equivalence check of (answer, answer) pairs, e.g. ``GradingPool.match``."""
+
+
+@dataclass
+class AnswerGroup:
+    """Answers judged equal: their indices in the sampled list and their total weight."""
+
+    key: str
+    members: list[int] = field(default_factory=list)
+    weight: float = 0.0
+
+
+def group_answers(
+    answers: Sequence[str | None], weights: Sequence[float] | None = None, match: Match | None = None
+) -> list[AnswerGroup]:
+    """Groups of equal answers, heaviest first (ties: earliest sample first); None answers dropped.
+
+    Without ``match`` only the canonical key decides; with it, distinct keys are merged where
+    ``match`` says they are equivalent.
+    """
+    by_key: dict[str, AnswerGroup] = {}
+    for index, answer in enumerate(answers):
+        if answer is None:
+            continue
+        key = answer_key(answer)
+        group = by_key.setdefault(key, AnswerGroup(key))
+        group.members.append(index)
+        group.weight += 1.0 if weights is None else float(weights[index])
+    groups = _ranked(by_key.values())
+    if match is None or len(groups) < 2:
+        return groups
+    return _merge(groups, answers, match)
+
+
+def _ranked(groups) -> list[AnswerGroup]:
+    return sorted(groups, key=lambda g: (-g.weight, g.members[0]))
+
+
+def _merge(groups: list[AnswerGroup], answers: Sequence[str | None], match: Match) -> list[AnswerGroup]:
+    """Union groups whose representatives ``match`` finds equivalent (heavier one as gold)."""
+    pairs = [
+        (i, j)
+        for i in range(len(groups))
+        for j in range(i + 1, len(groups))
+        if not (is_numeric_key(groups[i].key) and is_numeric_key(groups[j].key))
+    ]
+    verdicts = match([(answers[groups[i].members[0]], answers[groups[j].members[0]]) for i, j in pairs])
+    root = list(range(len(groups)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            i = root[i]
+        return i
+
+    for (i, j), same in zip(pairs, verdicts):
+        if same:
+            a, b = sorted((find(i), find(j)))
+            root[b] = a
+    merged: dict[int, AnswerGroup] = {}
+    for i, group in enumerate(groups):
+        target = merged.setdefault(find(i), AnswerGroup(groups[find(i)].key))
+        target.members.extend(group.members)
+        target.weight += group.weight
+    for group in merged.values():
+        group.members.sort()
+    return _ranked(merged.values())
+
+
+def majority_vote(answers: Sequence[str | None], match: Match | None = None) -> AnswerGroup | None:
+    """The most frequent answer's group (None when no sample has an answer)."""
+    groups = group_answers(answers, match=match)
+    return groups[0] if groups else None
+
+
+def weighted_best_of_n(
+    answers: Sequence[str | None], scores: Sequence[float], match: Match | None = None
+) -> AnswerGroup | None:
+    """The answer whose samples have the largest summed verifier score."""
+    groups = group_answers(answers, weights=scores, match=match)
+    return groups[0] if groups else None
+
+
+def best_of_n(scores: Sequence[float]) -> int:
+    """Index of the highest-scored sample (the first one on ties)."""
+    if not scores:
+        raise ValueError("best_of_n needs at least one score")
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))
+
+
+def pass_at_n(correct: Sequence[bool]) -> bool:
+    """Oracle ceiling: True iff any of the N samples is correct."""
+    return any(correct)
