@@ -80,3 +80,16 @@ def save_tiny_scorer(out_dir: str | Path, hidden: int = 64, layers: int = 2, see
     LlamaForSequenceClassification(_config(tokenizer, hidden, layers)).save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return Path(out_dir)
+
+
+def save_tiny_models(out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``out_dir/policy`` (causal LM) and ``out_dir/scorer`` (scalar head) for smoke runs."""
+    out_dir = Path(out_dir)
+    return save_tiny_llama(out_dir / "policy"), save_tiny_scorer(out_dir / "scorer")
+
+
+if __name__ == "__main__":
+    import sys
+
+    for written in save_tiny_models(sys.argv[1] if len(sys.argv) > 1 else ".cache/tiny"):
+        print(written)
