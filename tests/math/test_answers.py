@@ -34,6 +34,7 @@ def test_extract_answer(text, expected):
         [r"\left( 3, \frac{\pi}{2} \right)", r"(3,\frac{\pi}{2})", r"(3, \dfrac{\pi}{2})"],
         [r"\text{(A)}", "(A)"],
         ["50\\%", "50"],
+        [r"\begin{pmatrix} -7 \\ 16 \end{pmatrix}", r"\begin{pmatrix}-7\\16\end{pmatrix}"],
     ],
 )
 def test_equivalent_variants_share_a_key(variants):

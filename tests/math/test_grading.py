@@ -1,3 +1,4 @@
+import os
 import time
 
 import pytest
@@ -73,3 +74,13 @@ def raise_error(*_):
 
 def test_worker_errors_give_the_default(pool):
     assert pool.map(raise_error, [()], default=False) == [False]
+
+
+def die(*_):
+    os._exit(1)
+
+
+def test_a_worker_that_dies_is_replaced():
+    with GradingPool(workers=1, timeout_s=5) as pool:
+        assert pool.map(die, [()], default="dead") == ["dead"]
+        assert pool.match([("7", "7"), ("7", "8")]) == [True, False]

@@ -45,7 +45,8 @@ def extract_answer(text: str) -> str | None:
     return None
 
 
-_REMOVALS = (r"\left", r"\right", r"\!", r"\,", r"\;", r"\:", r"\ ", r"\$", "$", r"\displaystyle")
+_REMOVALS = (r"\left", r"\right", r"\$", "$", r"\displaystyle")
+_SPACING = re.compile(r"(?<!\\)\\[!,;: ]")  # thin spaces, but not a "\\" row break before them
 _TEXT = re.compile(r"\\(?:text|textbf|mbox|mathrm)\{([^{}]*)\}")
 _UNIT_WORDS = re.compile(
     r"(?:\\text\{)?\s*(?:units?|degrees?|cm|meters?|inches|inch|feet|foot|dollars?|cents?|"
@@ -87,6 +88,7 @@ def answer_key(answer: str) -> str:
     s = answer.strip()
     for token in _REMOVALS:
         s = s.replace(token, "")
+    s = _SPACING.sub("", s)
     s = s.replace(r"\dfrac", r"\frac").replace(r"\tfrac", r"\frac")
     s = re.sub(r"\^\s*\{?\\circ\}?|°|\\degree", "", s)
     s = s.replace(r"\%", "").replace("%", "")

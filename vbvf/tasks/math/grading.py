@@ -86,7 +86,11 @@ class GradingPool:
         while pending or busy:
             while idle and pending:
                 worker, (index, args) = idle.pop(), pending.popleft()
-                worker.conn.send((fn, args, default))
+                try:
+                    worker.conn.send((fn, args, default))
+                except OSError:  # the worker died between items: send to a fresh one
+                    worker = self._replace(worker)
+                    worker.conn.send((fn, args, default))
                 busy[worker] = (index, time.monotonic() + self.timeout_s)
             next_deadline = min(deadline for _, deadline in busy.values())
             ready = set(wait([w.conn for w in busy], timeout=max(0.0, next_deadline - time.monotonic())))
