@@ -6,6 +6,8 @@ random equivalent surface form (``\\frac12`` / ``\\dfrac{1}{2}`` / ``0.5``, spac
 
 - key: :func:`majority_vote` / :func:`weighted_best_of_n` with ``match=pool.match`` (O(N) keys,
   then at most one math-verify check per distinct key pair).
+- memo reused: weighted BoN after majority vote with the same :class:`MemoMatch`, as the
+  evaluation pipeline does across methods and N: the distinct-key pairs were already checked.
 - naive: math-verify on all N(N-1)/2 pairs, then the largest connected group. Too slow for
   500 × 256, so it runs on a few random problems at a smaller N and is extrapolated by pair
   count (time per pair × 500·N(N-1)/2); the table says so.
@@ -19,10 +21,12 @@ import argparse
 import os
 import random
 import time
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
-from vbvf.tasks.math import GradingPool, answer_key, load_problems, majority_vote, weighted_best_of_n
+from vbvf.tasks.math import GradingPool, MemoMatch, answer_key, load_problems, majority_vote, weighted_best_of_n
+from vbvf.tasks.math.voting import components
 
 
 def surface_forms(answer: str) -> list[str]:
@@ -57,20 +61,10 @@ def naive_majority(answers: list[str], pool: GradingPool) -> tuple[int, int]:
     """Largest group under all-pairs math-verify; returns (a member of it, math-verify calls)."""
     pairs = [(i, j) for i in range(len(answers)) for j in range(i + 1, len(answers))]
     same = pool.match([(answers[i], answers[j]) for i, j in pairs])
-    root = list(range(len(answers)))
-
-    def find(i: int) -> int:
-        while root[i] != i:
-            i = root[i]
-        return i
-
-    for (i, j), ok in zip(pairs, same):
-        if ok:
-            root[max(find(i), find(j))] = min(find(i), find(j))
-    sizes: dict[int, int] = {}
-    for i in range(len(answers)):
-        sizes[find(i)] = sizes.get(find(i), 0) + 1
-    return max(sizes, key=lambda r: (sizes[r], -r)), len(pairs)
+    labels = components(len(answers), [pair for pair, ok in zip(pairs, same) if ok])
+    sizes = Counter(labels)
+    earliest_of_largest = max(range(len(answers)), key=lambda i: (sizes[labels[i]], -i))
+    return earliest_of_largest, len(pairs)
 
 
 class CountingMatch:
@@ -99,20 +93,25 @@ def main() -> None:
     scores = [[rng.random() for _ in row] for row in answers]
     rows = []
     with GradingPool(timeout_s=5) as pool:
-        pool.match([("1", "1")] * 8)  # start the workers before timing
+        warm_up = [(r"\frac{1}{2}", "0.5"), ("(1,2)", "[1,2]"), ("x^2+1", r"\sqrt{2}"), (r"\{1\}", "1")]
+        pool.match(warm_up * 4)  # start the workers and load sympy's lazy parts before timing
         start = time.perf_counter()
         for row in answers:
             majority_vote(row)
         rows.append(("majority, key only", args.problems, args.n, 0, time.perf_counter() - start, ""))
-        for name, select in [
-            ("majority, key + merge", lambda row, s, m: majority_vote(row, match=m)),
-            ("weighted BoN, key + merge", lambda row, s, m: weighted_best_of_n(row, s, match=m)),
+        majority = lambda row, s, m: majority_vote(row, match=m)  # noqa: E731
+        weighted = lambda row, s, m: weighted_best_of_n(row, s, match=m)  # noqa: E731
+        shared = MemoMatch(CountingMatch(pool))
+        for name, select, match in [
+            ("majority, key + merge", majority, shared),
+            ("weighted BoN, key + merge", weighted, CountingMatch(pool)),
+            ("weighted BoN, memo reused", weighted, shared),
         ]:
-            match = CountingMatch(pool)
-            start = time.perf_counter()
+            counter = match.match if isinstance(match, MemoMatch) else match
+            before, start = counter.calls, time.perf_counter()
             for row, row_scores in zip(answers, scores):
                 select(row, row_scores, match)
-            rows.append((name, args.problems, args.n, match.calls, time.perf_counter() - start, ""))
+            rows.append((name, args.problems, args.n, counter.calls - before, time.perf_counter() - start, ""))
 
         subset = rng.sample(answers, args.naive_problems)
         start = time.perf_counter()

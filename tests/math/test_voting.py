@@ -1,7 +1,7 @@
 import pytest
 
 from vbvf.tasks.math.grading import GradingPool
-from vbvf.tasks.math.voting import best_of_n, group_answers, majority_vote, pass_at_n, weighted_best_of_n
+from vbvf.tasks.math.voting import MemoMatch, best_of_n, group_answers, majority_vote, pass_at_n, weighted_best_of_n
 
 
 class CountingMatch:
@@ -65,3 +65,11 @@ def test_real_math_verify_merge():
     with GradingPool(workers=1, timeout_s=5) as pool:
         winner = majority_vote(answers, match=pool.match)
     assert winner.members == [0, 1]  # equal weight: the earliest sample wins the tie
+
+
+def test_memo_match_asks_each_pair_once():
+    inner = CountingMatch({"a", "b"})
+    memo = MemoMatch(inner)
+    assert memo([("a", "b"), ("a", "c")]) == [True, False]
+    assert memo([("a", "c"), ("a", "b"), ("b", "c")]) == [False, True, False]
+    assert inner.asked == [("a", "b"), ("a", "c"), ("b", "c")]

@@ -36,7 +36,7 @@ from vbvf.tasks.math import (
     weighted_best_of_n,
 )
 from vbvf.tasks.math.search import STEP_SEPARATOR, Propose
-from vbvf.tasks.math.voting import Match
+from vbvf.tasks.math.voting import Match, MemoMatch
 
 
 @dataclass
@@ -208,7 +208,7 @@ def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"]) as pool:
         graded = grade_samples(problems, prompts, samples, pool, verifier)
         timing["grading"] = time.perf_counter() - start - sum(timing.values())
-        methods = evaluate_selection(graded, cfg, pool.match, seeds["bootstrap"])
+        methods = evaluate_selection(graded, cfg, MemoMatch(pool.match), seeds["bootstrap"])
         if cfg.get("search"):
             methods |= evaluate_search(problems, prompts, sampler, verifier, pool, cfg, params, seeds["bootstrap"])
     timing["selection"] = time.perf_counter() - start - sum(timing.values())

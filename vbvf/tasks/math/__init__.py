@@ -17,6 +17,7 @@ from vbvf.tasks.math.search import (
 from vbvf.tasks.math.traces import solve_times
 from vbvf.tasks.math.voting import (
     AnswerGroup,
+    MemoMatch,
     best_of_n,
     group_answers,
     majority_vote,
@@ -28,6 +29,7 @@ __all__ = [
     "AGGREGATIONS",
     "AnswerGroup",
     "GradingPool",
+    "MemoMatch",
     "Path",
     "Problem",
     "ProblemFileError",

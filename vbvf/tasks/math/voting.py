@@ -11,10 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
 from vbvf.tasks.math.answers import answer_key, is_numeric_key
 
 Match = Callable[[Sequence[tuple[str, str]]], list[bool]]
 """Batch equivalence check of (answer, answer) pairs, e.g. ``GradingPool.match``."""
+
+
+class MemoMatch:
+    """A :data:`Match` that asks the wrapped one only about pairs it has not seen before.
+
+    Selecting at several N, or by several methods, revisits the same distinct-key pairs.
+    """
+
+    def __init__(self, match: Match) -> None:
+        self.match, self.verdicts = match, {}
+
+    def __call__(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
+        new = list(dict.fromkeys(p for p in pairs if p not in self.verdicts))
+        self.verdicts.update(zip(new, self.match(new) if new else []))
+        return [self.verdicts[p] for p in pairs]
 
 
 @dataclass
@@ -48,6 +67,13 @@ def group_answers(
     return _merge(groups, answers, match)
 
 
+def components(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
+    """Connected-component label of each of ``n`` items joined by undirected ``edges``."""
+    rows, cols = zip(*edges) if edges else ((), ())
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    return connected_components(graph, directed=False)[1].tolist()
+
+
 def _ranked(groups) -> list[AnswerGroup]:
     return sorted(groups, key=lambda g: (-g.weight, g.members[0]))
 
@@ -61,20 +87,10 @@ def _merge(groups: list[AnswerGroup], answers: Sequence[str | None], match: Matc
         if not (is_numeric_key(groups[i].key) and is_numeric_key(groups[j].key))
     ]
     verdicts = match([(answers[groups[i].members[0]], answers[groups[j].members[0]]) for i, j in pairs])
-    root = list(range(len(groups)))
-
-    def find(i: int) -> int:
-        while root[i] != i:
-            i = root[i]
-        return i
-
-    for (i, j), same in zip(pairs, verdicts):
-        if same:
-            a, b = sorted((find(i), find(j)))
-            root[b] = a
+    labels = components(len(groups), [pair for pair, same in zip(pairs, verdicts) if same])
     merged: dict[int, AnswerGroup] = {}
-    for i, group in enumerate(groups):
-        target = merged.setdefault(find(i), AnswerGroup(groups[find(i)].key))
+    for label, group in zip(labels, groups):  # heaviest first, so it names the merged group
+        target = merged.setdefault(label, AnswerGroup(group.key))
         target.members.extend(group.members)
         target.weight += group.weight
     for group in merged.values():
