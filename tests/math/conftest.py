@@ -15,3 +15,17 @@ def data_dir() -> Path:
     if not (folder / "math500.jsonl").is_file():
         pytest.skip(f"MATH data not found in {folder} (set VBVF_DATA_DIR)")
     return folder
+
+
+@pytest.fixture(scope="session")
+def experiment_draft():
+    """``experiment_draft(name)``: a draft experiment merged over math_eval, as Hydra composes it."""
+    from omegaconf import OmegaConf
+
+    def load(name: str):
+        drafts = [OmegaConf.load(REPO / "conf" / "experiment_drafts" / f"{n}.yaml") for n in dict.fromkeys(["math_eval", name])]
+        for draft in drafts:
+            draft.pop("defaults")
+        return OmegaConf.merge(*drafts)
+
+    return load

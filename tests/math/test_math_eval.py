@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 from omegaconf import OmegaConf
 
-pytest.importorskip("vbvf.stats")  # provided by the foundation branch
+for foundation in ("vbvf.stats", "vbvf.pipeline.artifacts", "vbvf.pipeline.seeding"):
+    pytest.importorskip(foundation)  # written on the foundation branch
 
 from vbvf.models.tiny_llama import save_tiny_models  # noqa: E402
 from vbvf.pipeline.math_eval import run_math_eval  # noqa: E402
@@ -62,23 +63,19 @@ def write_problems(path, rows):
     return path
 
 
-def draft_config(tmp_path, **overrides):
-    """The math_smoke draft on top of the math_eval draft, with the groups it names."""
-    drafts = [OmegaConf.load(CONF / "experiment_drafts" / f"{name}.yaml") for name in ("math_eval", "math_smoke")]
-    for draft in drafts:
-        draft.pop("defaults")
-    cfg = OmegaConf.merge(
+@pytest.fixture
+def draft_config(tmp_path, experiment_draft):
+    """``draft_config(**overrides)``: the math_smoke draft with the groups it names, on 2 problems."""
+    return lambda **overrides: OmegaConf.merge(
         {"data": OmegaConf.load(CONF / "math_data" / "math500.yaml"), "sampler": OmegaConf.load(CONF / "sampler" / "hf.yaml")},
-        *drafts,
+        experiment_draft("math_smoke"),
         {"cache_dir": str(tmp_path / "cache"), "data": {"eval": {"path": str(write_problems(tmp_path / "p.jsonl", PROBLEMS))}}},
         overrides,
     )
-    return cfg
 
 
-def test_scripted_samples_give_exact_accuracies_and_tokens(tmp_path):
+def test_scripted_samples_give_exact_accuracies_and_tokens(tmp_path, draft_config):
     cfg = draft_config(
-        tmp_path,
         sampler={"_target_": _target(ScriptedSampler)},
         verifier={"_target_": _target(ScriptedVerifier)},
         search=None,
@@ -103,15 +100,20 @@ def test_scripted_samples_give_exact_accuracies_and_tokens(tmp_path):
     assert json.loads((tmp_path / "out" / "results.json").read_text())["methods"] == results["methods"]
 
 
-def test_verifier_methods_without_a_verifier_fail_before_compute(tmp_path):
-    cfg = draft_config(tmp_path, verifier=None, search=None)
+def test_verifier_methods_without_a_verifier_fail_before_compute(tmp_path, draft_config):
+    cfg = draft_config(verifier=None, search=None)
     with pytest.raises(ValueError, match="needs a verifier"):
         run_math_eval(cfg, tmp_path / "out")
 
 
-def test_tiny_model_smoke_run_and_rerun_from_cache(tmp_path, monkeypatch):
+def test_tiny_model_smoke_run_and_rerun_from_cache(tmp_path, monkeypatch, draft_config):
     policy, scorer = save_tiny_models(tmp_path / "tiny")
-    cfg = draft_config(tmp_path, model={"name_or_path": str(policy)}, verifier={"name_or_path": str(scorer)})
+    cfg = draft_config(
+        model={"name_or_path": str(policy)},
+        verifier={"name_or_path": str(scorer)},
+        sampling={"max_tokens": 12},
+        search={"n_grid": [2], "max_steps": 2},
+    )
     first = run_math_eval(cfg, tmp_path / "run1")
     assert set(first["methods"]) == {"majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n", "beam_search", "dvts"}
     for name, by_n in first["methods"].items():

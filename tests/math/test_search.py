@@ -1,6 +1,6 @@
 import pytest
 
-from vbvf.tasks.math.search import Proposal, aggregate, beam_search, dvts, split_steps
+from vbvf.tasks.math.search import Proposal, SearchSettings, aggregate, beam_search, dvts, split_steps
 
 # A tree of steps: each child is (step, tokens, finished). Every step has a fixed score.
 TREE = {
@@ -43,7 +43,7 @@ def test_aggregations():
 @pytest.mark.parametrize("aggregation, winner", [("last", "x"), ("min", "y"), ("prod", "z")])
 @pytest.mark.parametrize("search", [beam_search, dvts])
 def test_wide_search_picks_the_path_the_aggregation_prefers(search, aggregation, winner):
-    result = search("p", FakeProposer(TREE), fake_score, n_beams=3, beam_width=1, max_steps=5, aggregation=aggregation)
+    result = search("p", FakeProposer(TREE), fake_score, SearchSettings(3, 1, 5, aggregation))
     assert result.best.steps == [f"{winner}1", f"{winner}2", f"{winner}3"]
     assert result.best.finished
     assert result.tokens == (10 + 11 + 12) + (20 + 21 + 22) + (30 + 31 + 32)
@@ -64,26 +64,27 @@ def trap_score(prompt, step_lists):
 
 def test_beam_search_prunes_to_the_best_prefix():
     proposer = FakeProposer(TRAP)
-    result = beam_search("p", proposer, trap_score, n_beams=2, beam_width=2, max_steps=4, aggregation="last")
+    result = beam_search("p", proposer, trap_score, SearchSettings(2, 2, 4, "last"))
     assert [p.steps for p in result.paths] == [["a", "a_end"], ["a", "a_end"]]
     assert result.tokens == (5 + 6) + 2 * 7
 
 
 def test_dvts_keeps_diverse_subtrees():
-    result = dvts("p", FakeProposer(TRAP), trap_score, n_beams=4, beam_width=2, max_steps=4, aggregation="last")
+    result = dvts("p", FakeProposer(TRAP), trap_score, SearchSettings(4, 2, 4, "last"))
     assert [p.steps for p in result.paths] == [["b", "b_end"], ["a", "a_end"]]
     assert result.tokens == (5 + 6) + 2 * 7 + 2 * 8
 
 
 def test_max_steps_returns_unfinished_paths_with_their_tokens():
-    result = beam_search("p", FakeProposer(TREE), fake_score, n_beams=3, beam_width=1, max_steps=2, aggregation="last")
+    result = beam_search("p", FakeProposer(TREE), fake_score, SearchSettings(3, 1, 2, "last"))
     assert len(result.paths) == 3 and not any(p.finished for p in result.paths)
     assert result.tokens == 33 + 63
 
 
-def test_invalid_beam_sizes_are_rejected():
+@pytest.mark.parametrize("n_beams, beam_width, max_steps, aggregation", [(3, 2, 2, "last"), (2, 2, 0, "last"), (2, 1, 2, "mean")])
+def test_invalid_settings_are_rejected(n_beams, beam_width, max_steps, aggregation):
     with pytest.raises(ValueError):
-        beam_search("p", FakeProposer(TREE), fake_score, n_beams=3, beam_width=2, max_steps=2)
+        SearchSettings(n_beams, beam_width, max_steps, aggregation)
 
 
 def test_split_steps():

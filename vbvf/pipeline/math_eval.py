@@ -8,7 +8,7 @@ tokens it generated per problem.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,9 +21,9 @@ from vbvf.pipeline.seeding import stage_seed
 from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
 from vbvf.stats import anti_concentration_summary, bilevel_return, heterogeneity_summary, mean_ci, performance
 from vbvf.tasks.math import (
-    AGGREGATIONS,
     GradingPool,
     Proposal,
+    SearchSettings,
     beam_search,
     best_of_n,
     build_prompt,
@@ -35,6 +35,7 @@ from vbvf.tasks.math import (
     solve_times,
     weighted_best_of_n,
 )
+from vbvf.tasks.math.config import MathEvalSections
 from vbvf.tasks.math.search import STEP_SEPARATOR, Propose
 from vbvf.tasks.math.voting import Match, MemoMatch
 
@@ -93,10 +94,8 @@ def validate(cfg: dict) -> None:
             raise ValueError("search needs a verifier (its process scores guide the search)")
         if unknown := set(search["methods"]) - set(SEARCHES):
             raise ValueError(f"search.methods: unknown {sorted(unknown)}; choose from {sorted(SEARCHES)}")
-        if search["aggregation"] not in AGGREGATIONS:
-            raise ValueError(f"search.aggregation must be one of {sorted(AGGREGATIONS)}, got {search['aggregation']!r}")
-        if any(n % search["beam_width"] for n in search["n_grid"]):
-            raise ValueError(f"search.n_grid {search['n_grid']} must be multiples of search.beam_width")
+        for n in search["n_grid"]:  # raises on a bad aggregation or beam shape
+            SearchSettings(n, search["beam_width"], search["max_steps"], search["aggregation"])
 
 
 def grade_samples(problems, prompts, samples, pool: GradingPool, verifier) -> Graded:
@@ -152,18 +151,8 @@ def evaluate_search(problems, prompts, sampler, verifier, pool: GradingPool, cfg
     for name in search["methods"]:
         out[name] = {}
         for n in search["n_grid"]:
-            results = [
-                SEARCHES[name](
-                    prompt,
-                    propose,
-                    verifier.process_scores,
-                    n_beams=n,
-                    beam_width=search["beam_width"],
-                    max_steps=search["max_steps"],
-                    aggregation=search["aggregation"],
-                )
-                for prompt in prompts
-            ]
+            settings = SearchSettings(n, search["beam_width"], search["max_steps"], search["aggregation"])
+            results = [SEARCHES[name](prompt, propose, verifier.process_scores, settings) for prompt in prompts]
             correct = pool.grade([(p.answer, r.best.text) for p, r in zip(problems, results)])
             out[name][str(n)] = _estimate(correct, [r.tokens for r in results], cfg["eval"], seed)
     return out
@@ -184,13 +173,18 @@ def base_statistics(g: Graded, ev: dict, seed: int) -> dict:
     return out
 
 
-def _plain(cfg: Any) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+def _typed(cfg: Any) -> dict:
+    """The resolved config as plain Python, its MATH sections checked against their schema
+    (an unknown key or a wrong type raises here) and completed with the schema's defaults."""
+    plain = OmegaConf.to_container(cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg), resolve=True)
+    names = {f.name for f in fields(MathEvalSections)}
+    sections = OmegaConf.merge(OmegaConf.structured(MathEvalSections), {k: v for k, v in plain.items() if k in names})
+    return {**plain, **OmegaConf.to_container(sections)}
 
 
 def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     """Run the MATH evaluation described by ``cfg``; write and return ``results.json``'s content."""
-    cfg = _plain(cfg)
+    cfg = _typed(cfg)
     validate(cfg)
     start, timing = time.perf_counter(), {}
     problems = load_problems(**cfg["data"]["eval"])

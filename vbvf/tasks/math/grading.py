@@ -65,7 +65,7 @@ def _receive(worker: _Worker, results: list, index: int) -> bool:
 
 def default_workers() -> int:
     """Number of cores this process may use."""
-    return len(os.sched_getaffinity(0))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class GradingPool:

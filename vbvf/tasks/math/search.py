@@ -47,6 +47,24 @@ def split_steps(text: str) -> list[str]:
     return [chunk.strip() for chunk in text.split(STEP_SEPARATOR) if chunk.strip()]
 
 
+@dataclass(frozen=True)
+class SearchSettings:
+    """N = ``n_beams`` paths, M = ``beam_width`` proposals per expansion, at most ``max_steps``
+    steps per path, path value by ``aggregation``. Checked on construction."""
+
+    n_beams: int
+    beam_width: int
+    max_steps: int
+    aggregation: str = "last"
+
+    def __post_init__(self) -> None:
+        if self.beam_width < 1 or self.n_beams < self.beam_width or self.n_beams % self.beam_width:
+            raise ValueError(f"n_beams ({self.n_beams}) must be a positive multiple of beam_width ({self.beam_width})")
+        if self.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+        aggregate([1.0], self.aggregation)  # an unknown name fails here
+
+
 @dataclass
 class Path:
     """A partial or complete solution with its aggregated process score."""
@@ -76,7 +94,6 @@ class _Search:
     """Shared bookkeeping: expand paths, score them, count tokens."""
 
     def __init__(self, prompt: str, propose: Propose, score: ProcessScore, aggregation: str) -> None:
-        aggregate([1.0], aggregation)  # fail fast on an unknown name
         self.prompt, self.propose, self.score, self.aggregation = prompt, propose, score, aggregation
         self.tokens = 0
 
@@ -95,61 +112,38 @@ class _Search:
         return SearchResult(sorted(paths, key=lambda p: -p.score), self.tokens)
 
 
-def _check(n_beams: int, beam_width: int) -> None:
-    if beam_width < 1 or n_beams < beam_width or n_beams % beam_width:
-        raise ValueError(f"n_beams ({n_beams}) must be a positive multiple of beam_width ({beam_width})")
-
-
-def beam_search(
-    prompt: str,
-    propose: Propose,
-    score: ProcessScore,
-    n_beams: int,
-    beam_width: int,
-    max_steps: int,
-    aggregation: str = "last",
-) -> SearchResult:
+def beam_search(prompt: str, propose: Propose, score: ProcessScore, settings: SearchSettings) -> SearchResult:
     """Keep the n_beams/beam_width best unfinished paths; each proposes beam_width next steps.
 
     The first step is proposed n_beams times from the prompt. Finished paths leave the beam and
     are returned; the search stops after ``max_steps`` steps or once n_beams paths finished.
     """
-    _check(n_beams, beam_width)
-    search = _Search(prompt, propose, score, aggregation)
-    keep = n_beams // beam_width
+    search = _Search(prompt, propose, score, settings.aggregation)
+    n_beams, beam_width = settings.n_beams, settings.beam_width
     candidates = search.scored(search.expand(Path([]), n_beams))
     done: list[Path] = []
-    for _ in range(max_steps - 1):
+    for _ in range(settings.max_steps - 1):
         done += [p for p in candidates if p.finished]
-        active = sorted((p for p in candidates if not p.finished), key=lambda p: -p.score)[:keep]
+        active = sorted((p for p in candidates if not p.finished), key=lambda p: -p.score)[: n_beams // beam_width]
         if not active or len(done) >= n_beams:
             return search.result(done)
         candidates = search.scored([child for path in active for child in search.expand(path, beam_width)])
     return search.result(done + candidates)
 
 
-def dvts(
-    prompt: str,
-    propose: Propose,
-    score: ProcessScore,
-    n_beams: int,
-    beam_width: int,
-    max_steps: int,
-    aggregation: str = "last",
-) -> SearchResult:
+def dvts(prompt: str, propose: Propose, score: ProcessScore, settings: SearchSettings) -> SearchResult:
     """Diverse verifier tree search: n_beams/beam_width independent subtrees, each greedy.
 
     Each subtree starts from its own first step and, at every step, keeps the best of
     beam_width proposed continuations. Returns the subtrees' final paths.
     """
-    _check(n_beams, beam_width)
-    search = _Search(prompt, propose, score, aggregation)
-    leaves = search.scored(search.expand(Path([]), n_beams // beam_width))
-    for _ in range(max_steps - 1):
+    search = _Search(prompt, propose, score, settings.aggregation)
+    leaves = search.scored(search.expand(Path([]), settings.n_beams // settings.beam_width))
+    for _ in range(settings.max_steps - 1):
         growing = [i for i, leaf in enumerate(leaves) if not leaf.finished]
         if not growing:
             break
-        options = [search.expand(leaves[i], beam_width) for i in growing]
+        options = [search.expand(leaves[i], settings.beam_width) for i in growing]
         search.scored([child for children in options for child in children])
         for i, children in zip(growing, options):
             stuck = Path(leaves[i].steps, finished=True, score=leaves[i].score)

@@ -79,14 +79,19 @@ def _ranked(groups) -> list[AnswerGroup]:
 
 
 def _merge(groups: list[AnswerGroup], answers: Sequence[str | None], match: Match) -> list[AnswerGroup]:
-    """Union groups whose representatives ``match`` finds equivalent (heavier one as gold)."""
+    """Union groups whose representatives (first samples) ``match`` finds equivalent.
+
+    The earlier sample is passed as gold, so a pair reads the same whatever the weights: a
+    :class:`MemoMatch` then serves every N of a grid and every method.
+    """
     pairs = [
         (i, j)
         for i in range(len(groups))
         for j in range(i + 1, len(groups))
         if not (is_numeric_key(groups[i].key) and is_numeric_key(groups[j].key))
     ]
-    verdicts = match([(answers[groups[i].members[0]], answers[groups[j].members[0]]) for i, j in pairs])
+    firsts = [group.members[0] for group in groups]
+    verdicts = match([(answers[min(firsts[i], firsts[j])], answers[max(firsts[i], firsts[j])]) for i, j in pairs])
     labels = components(len(groups), [pair for pair, same in zip(pairs, verdicts) if same])
     merged: dict[int, AnswerGroup] = {}
     for label, group in zip(labels, groups):  # heaviest first, so it names the merged group
