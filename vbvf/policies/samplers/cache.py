@@ -14,11 +14,13 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
 from datasets import Dataset
+from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
 from vbvf.policies.samplers.base import Completion, Sampler, SamplingParams
 
@@ -27,6 +29,18 @@ def cache_key(backend: str, name_or_path: str, prompt: str, params: SamplingPara
     """The entry's hash and the request it hashes."""
     request = {"backend": backend, "name_or_path": name_or_path, "prompt": prompt, "params": asdict(params)}
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest(), request
+
+
+@contextmanager
+def _quiet():
+    """No per-entry progress bars from ``datasets`` (restored afterwards)."""
+    was_disabled = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
 
 
 class CachedSampler:
@@ -56,7 +70,8 @@ class CachedSampler:
         entry = self._entry(key)
         if not entry.is_dir():
             return None
-        rows = Dataset.load_from_disk(str(entry)).to_dict()
+        with _quiet():
+            rows = Dataset.load_from_disk(str(entry)).to_dict()
         return [Completion(*row) for row in zip(rows["text"], rows["n_tokens"], rows["finish_reason"])]
 
     def _store(self, key: str, request: dict, completions: list[Completion]) -> None:
@@ -64,7 +79,8 @@ class CachedSampler:
         entry.parent.mkdir(exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
         columns = {name: [getattr(c, name) for c in completions] for name in ("text", "n_tokens", "finish_reason")}
-        Dataset.from_dict(columns).save_to_disk(str(tmp / "data"))
+        with _quiet():
+            Dataset.from_dict(columns).save_to_disk(str(tmp / "data"))
         (tmp / "data" / "request.json").write_text(json.dumps(request, indent=1))
         try:
             os.rename(tmp / "data", entry)

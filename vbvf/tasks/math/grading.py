@@ -20,6 +20,7 @@ from math_verify import parse, verify
 from vbvf.tasks.math.answers import extract_answer
 
 DEFAULT_TIMEOUT_S = 5.0
+STARTUP_TIMEOUT_S = 120.0
 
 
 def answers_match(gold: str, pred: str, timeout_s: int = 5) -> bool:
@@ -32,6 +33,7 @@ def answers_match(gold: str, pred: str, timeout_s: int = 5) -> bool:
 
 
 def _worker_loop(conn) -> None:
+    conn.send("ready")
     while (task := conn.recv()) is not None:
         fn, args, default = task
         try:
@@ -47,6 +49,19 @@ class _Worker:
         self.process = ctx.Process(target=_worker_loop, args=(child,), daemon=True)
         self.process.start()
         child.close()
+
+    def wait_ready(self) -> _Worker:
+        """Block until the worker has started; raise if it cannot (never grade silently wrong)."""
+        try:
+            if self.conn.poll(STARTUP_TIMEOUT_S) and self.conn.recv() == "ready":
+                return self
+        except (EOFError, OSError):
+            pass
+        self.kill()
+        raise RuntimeError(
+            "a grading worker failed to start; workers re-import the main module (forkserver), "
+            "so it must import cleanly and guard its entry with `if __name__ == '__main__':`"
+        )
 
     def kill(self) -> None:
         self.process.kill()
@@ -75,7 +90,13 @@ class GradingPool:
         self.timeout_s = timeout_s
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload([__name__])
-        self._workers = [_Worker(self._ctx) for _ in range(workers or default_workers())]
+        started = [_Worker(self._ctx) for _ in range(workers or default_workers())]
+        try:
+            self._workers = [worker.wait_ready() for worker in started]
+        except RuntimeError:
+            for worker in started:
+                worker.kill()
+            raise
 
     def map(self, fn: Callable[..., Any], items: Sequence[tuple], default: Any = False) -> list:
         """``[fn(*item) for item in items]`` in the workers; ``default`` on error or timeout."""
@@ -120,7 +141,7 @@ class GradingPool:
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.kill()
-        fresh = _Worker(self._ctx)
+        fresh = _Worker(self._ctx).wait_ready()
         self._workers[self._workers.index(worker)] = fresh
         return fresh
 
