@@ -1,0 +1,227 @@
+"""MATH evaluation, stage by stage: problems → prompts → samples → grades → selection at each N
+(and PRM search) → statistics of the base (heterogeneity, anti-concentration) → results.json.
+
+Samples go through the on-disk cache, so a rerun never resamples. Every method reports the
+tokens it generated per problem.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from vbvf.pipeline.artifacts import atomic_write_json, config_hash
+from vbvf.pipeline.seeding import stage_seed
+from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
+from vbvf.stats import anti_concentration_summary, bilevel_return, heterogeneity_summary, mean_ci, performance
+from vbvf.tasks.math import (
+    GradingPool,
+    Proposal,
+    SearchSettings,
+    beam_search,
+    best_of_n,
+    build_prompt,
+    dvts,
+    extract_answer,
+    load_problems,
+    majority_vote,
+    pass_at_n,
+    solve_times,
+    weighted_best_of_n,
+)
+from vbvf.tasks.math.config import MathEvalSections
+from vbvf.tasks.math.search import STEP_SEPARATOR, Propose
+from vbvf.tasks.math.voting import Match, MemoMatch
+
+
+@dataclass
+class Graded:
+    """Per problem and sample: extracted answer, correctness, generated tokens, verifier score."""
+
+    answers: list[list[str | None]]
+    correct: np.ndarray  # [problems, n] bool
+    tokens: np.ndarray  # [problems, n] int
+    scores: np.ndarray | None  # [problems, n] float, None without a verifier
+
+
+def _majority(g: Graded, x: int, n: int, match: Match) -> bool:
+    group = majority_vote(g.answers[x][:n], match=match)
+    return group is not None and bool(g.correct[x, group.members[0]])
+
+
+def _weighted(g: Graded, x: int, n: int, match: Match) -> bool:
+    group = weighted_best_of_n(g.answers[x][:n], g.scores[x, :n].tolist(), match=match)
+    return group is not None and bool(g.correct[x, group.members[0]])
+
+
+def _best_of_n(g: Graded, x: int, n: int, match: Match) -> bool:
+    return bool(g.correct[x, best_of_n(g.scores[x, :n].tolist())])
+
+
+def _pass_at_n(g: Graded, x: int, n: int, match: Match) -> bool:
+    return pass_at_n(g.correct[x, :n].tolist())
+
+
+# name -> (is the selected sample correct?, needs a verifier)
+SELECTIONS: dict[str, tuple[Callable[[Graded, int, int, Match], bool], bool]] = {
+    "majority_vote": (_majority, False),
+    "weighted_best_of_n": (_weighted, True),
+    "best_of_n": (_best_of_n, True),
+    "pass_at_n": (_pass_at_n, False),
+}
+SEARCHES = {"beam_search": beam_search, "dvts": dvts}
+
+
+def validate(cfg: dict) -> None:
+    """Value checks before any compute; errors name the key."""
+    n_grid = cfg["selection"]["n_grid"]
+    if not n_grid or sorted(set(n_grid)) != list(n_grid) or n_grid[0] < 1:
+        raise ValueError(f"selection.n_grid must be increasing positive ints, got {n_grid}")
+    for name in cfg["selection"]["methods"]:
+        if name not in SELECTIONS:
+            raise ValueError(f"selection.methods: unknown {name!r}; choose from {sorted(SELECTIONS)}")
+        if SELECTIONS[name][1] and not cfg.get("verifier"):
+            raise ValueError(f"selection.methods: {name!r} needs a verifier (set verifier=...)")
+    search = cfg.get("search")
+    if search:
+        if not cfg.get("verifier"):
+            raise ValueError("search needs a verifier (its process scores guide the search)")
+        if unknown := set(search["methods"]) - set(SEARCHES):
+            raise ValueError(f"search.methods: unknown {sorted(unknown)}; choose from {sorted(SEARCHES)}")
+        for n in search["n_grid"]:  # raises on a bad aggregation or beam shape
+            SearchSettings(n, search["beam_width"], search["max_steps"], search["aggregation"])
+
+
+def grade_samples(problems, prompts, samples, pool: GradingPool, verifier) -> Graded:
+    """Extract, grade and (with a verifier) score every sample."""
+    flat = [(p.answer, c.text) for p, completions in zip(problems, samples) for c in completions]
+    shape = (len(samples), len(samples[0]))
+    scores = None
+    if verifier is not None:
+        texts = [(prompt, c.text) for prompt, completions in zip(prompts, samples) for c in completions]
+        scores = np.array(verifier.score_outcomes(*zip(*texts))).reshape(shape)
+    return Graded(
+        answers=[[extract_answer(c.text) for c in completions] for completions in samples],
+        correct=np.array(pool.grade(flat), dtype=bool).reshape(shape),
+        tokens=np.array([[c.n_tokens for c in completions] for completions in samples]).reshape(shape),
+        scores=scores,
+    )
+
+
+def _estimate(correct: list[bool], tokens: list[int], ev: dict, seed: int) -> dict:
+    est = mean_ci(np.array(correct, dtype=float), ev["confidence"], ev["n_bootstrap"], seed)
+    return {"accuracy": est.value, "ci": [est.low, est.high], "n": est.n, "tokens_mean": float(np.mean(tokens))}
+
+
+def evaluate_selection(g: Graded, cfg: dict, match: Match, seed: int) -> dict:
+    """Accuracy (with CI) and tokens of each selection method at each N (the first N samples)."""
+    out: dict[str, dict] = {}
+    for name in cfg["selection"]["methods"]:
+        select = SELECTIONS[name][0]
+        out[name] = {}
+        for n in cfg["selection"]["n_grid"]:
+            correct = [select(g, x, n, match) for x in range(len(g.answers))]
+            out[name][str(n)] = _estimate(correct, g.tokens[:, :n].sum(axis=1).tolist(), cfg["eval"], seed)
+    return out
+
+
+def step_proposer(sampler: CachedSampler, params: SamplingParams, step_max_tokens: int) -> Propose:
+    """Next-step proposals from the sampler: generate until a blank line; EOS ends the solution."""
+    step_params = replace(params, max_tokens=step_max_tokens, stop=(STEP_SEPARATOR,))
+
+    def propose(prompt: str, steps: list[str], n: int) -> list[Proposal]:
+        prefix = prompt + "".join(step + STEP_SEPARATOR for step in steps)
+        completions = sampler.sample([prefix], replace(step_params, n=n))[0]
+        return [Proposal(c.text.strip(), c.n_tokens, c.finish_reason == "eos") for c in completions]
+
+    return propose
+
+
+def evaluate_search(problems, prompts, sampler, verifier, pool: GradingPool, cfg: dict, params, seed: int) -> dict:
+    """Beam search / DVTS with the verifier's process scores, for each N in search.n_grid."""
+    search = cfg["search"]
+    propose = step_proposer(sampler, params, search["step_max_tokens"])
+    out: dict[str, dict] = {}
+    for name in search["methods"]:
+        out[name] = {}
+        for n in search["n_grid"]:
+            settings = SearchSettings(n, search["beam_width"], search["max_steps"], search["aggregation"])
+            results = [SEARCHES[name](prompt, propose, verifier.process_scores, settings) for prompt in prompts]
+            correct = pool.grade([(p.answer, r.best.text) for p, r in zip(problems, results)])
+            out[name][str(n)] = _estimate(correct, [r.tokens for r in results], cfg["eval"], seed)
+    return out
+
+
+def base_statistics(g: Graded, ev: dict, seed: int) -> dict:
+    """Per H: performance, heterogeneity and anti-concentration of budget-H traces built from
+    the first m = eval.samples_per_prompt attempts per problem (SPEC §4)."""
+    m = ev["samples_per_prompt"]
+    out = {}
+    for horizon in ev["horizons"]:
+        solve_time = solve_times(g.tokens[:, :m], g.correct[:, :m], horizon, n_traces=m, seed=seed)
+        returns = bilevel_return(solve_time, horizon)
+        stats = performance(solve_time, horizon, ev["confidence"], ev["n_bootstrap"], seed)
+        stats["heterogeneity"] = heterogeneity_summary(returns, horizon)
+        stats["anti_concentration"] = anti_concentration_summary(returns, list(ev["eps"]), ev["c0"])
+        out[str(horizon)] = stats
+    return out
+
+
+def _typed(cfg: Any) -> dict:
+    """The resolved config as plain Python, its MATH sections checked against their schema
+    (an unknown key or a wrong type raises here) and completed with the schema's defaults."""
+    plain = OmegaConf.to_container(cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg), resolve=True)
+    names = {f.name for f in fields(MathEvalSections)}
+    sections = OmegaConf.merge(OmegaConf.structured(MathEvalSections), {k: v for k, v in plain.items() if k in names})
+    return {**plain, **OmegaConf.to_container(sections)}
+
+
+def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
+    """Run the MATH evaluation described by ``cfg``; write and return ``results.json``'s content."""
+    cfg = _typed(cfg)
+    validate(cfg)
+    start, timing = time.perf_counter(), {}
+    problems = load_problems(**cfg["data"]["eval"])
+    sampler = CachedSampler(build_sampler(cfg["sampler"]), cfg["cache_dir"])
+    prompts = [build_prompt(p.problem, sampler.sampler.tokenizer, **cfg["prompt"]) for p in problems]
+    m = cfg["eval"]["samples_per_prompt"]
+    sampling = {**cfg["sampling"], "stop": tuple(cfg["sampling"]["stop"])}
+    params = SamplingParams(n=max(cfg["selection"]["n_grid"][-1], m), **sampling)
+    samples = sampler.sample(prompts, params)
+    timing["sampling"] = time.perf_counter() - start
+
+    verifier = instantiate(cfg["verifier"]) if cfg.get("verifier") else None
+    seeds = {"sampling": params.seed, "bootstrap": stage_seed(cfg["seed"], "bootstrap")}
+    seeds["traces"] = stage_seed(cfg["seed"], "traces")
+    with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"]) as pool:
+        graded = grade_samples(problems, prompts, samples, pool, verifier)
+        timing["grading"] = time.perf_counter() - start - sum(timing.values())
+        methods = evaluate_selection(graded, cfg, MemoMatch(pool.match), seeds["bootstrap"])
+        if cfg.get("search"):
+            methods |= evaluate_search(problems, prompts, sampler, verifier, pool, cfg, params, seeds["bootstrap"])
+    timing["selection"] = time.perf_counter() - start - sum(timing.values())
+
+    results = {
+        "schema_version": 1,
+        "experiment": cfg.get("experiment", "math_eval"),
+        "config": cfg,
+        "config_hash": config_hash(cfg),
+        "seeds": seeds,
+        "sample_counts": {"problems": len(problems), "samples_per_problem": params.n, "m": m},
+        "methods": methods,
+        "base_stats": base_statistics(graded, cfg["eval"], seeds["traces"]),
+    }
+    timing["total"] = time.perf_counter() - start
+    results["timing_s"] = timing
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arrays = {"correct": graded.correct, "tokens": graded.tokens}
+    np.savez_compressed(out_dir / "graded.npz", **arrays, **({} if graded.scores is None else {"scores": graded.scores}))
+    atomic_write_json(out_dir / "results.json", results)
+    return results

@@ -1,0 +1,24 @@
+"""Samplers: one interface (``base``), transformers and vLLM backends, and an on-disk cache."""
+
+from vbvf.policies.samplers.base import (
+    Completion,
+    Sampler,
+    SamplingParams,
+    auto_sampler,
+    build_sampler,
+    prompt_seed,
+    vllm_available,
+)
+from vbvf.policies.samplers.cache import CachedSampler, cache_key
+
+__all__ = [
+    "CachedSampler",
+    "Completion",
+    "Sampler",
+    "SamplingParams",
+    "auto_sampler",
+    "build_sampler",
+    "cache_key",
+    "prompt_seed",
+    "vllm_available",
+]

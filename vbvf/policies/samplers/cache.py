@@ -1,0 +1,89 @@
+"""On-disk cache of samples, so that rerunning an experiment never resamples.
+
+One entry per (backend, model name_or_path, prompt, sampling parameters incl. seed), stored as
+a ``datasets`` Arrow folder named by the SHA-256 of those inputs, next to a ``request.json``
+recording them. Entries are written to a temporary folder and renamed into place (atomic), so
+an interrupted run leaves no half-written entry. A local model changed in place keeps its
+name_or_path: use a new directory (or a new cache_dir) after retraining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Sequence
+
+from datasets import Dataset
+from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+from vbvf.policies.samplers.base import Completion, Sampler, SamplingParams
+
+
+def cache_key(backend: str, name_or_path: str, prompt: str, params: SamplingParams) -> tuple[str, dict]:
+    """The entry's hash and the request it hashes."""
+    request = {"backend": backend, "name_or_path": name_or_path, "prompt": prompt, "params": asdict(params)}
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest(), request
+
+
+@contextmanager
+def _quiet():
+    """No per-entry progress bars from ``datasets`` (restored afterwards)."""
+    was_disabled = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
+
+
+class CachedSampler:
+    """Wraps a sampler; only prompts without a cache entry reach it."""
+
+    def __init__(self, sampler: Sampler, cache_dir: str | Path):
+        self.sampler = sampler
+        self.cache_dir = Path(cache_dir)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.backend, self.name_or_path = sampler.backend, sampler.name_or_path
+
+    def sample(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
+        keys = [cache_key(self.backend, self.name_or_path, p, params) for p in prompts]
+        found = {key: self._load(key) for key, _ in keys}
+        missing = {key: request for key, request in keys if found[key] is None}
+        if missing:
+            fresh = self.sampler.sample([r["prompt"] for r in missing.values()], params)
+            for (key, request), completions in zip(missing.items(), fresh):
+                self._store(key, request, completions)
+                found[key] = completions
+        return [found[key] for key, _ in keys]
+
+    def _entry(self, key: str) -> Path:
+        return self.cache_dir / key[:2] / key
+
+    def _load(self, key: str) -> list[Completion] | None:
+        entry = self._entry(key)
+        if not entry.is_dir():
+            return None
+        with _quiet():
+            rows = Dataset.load_from_disk(str(entry)).to_dict()
+        return [Completion(*row) for row in zip(rows["text"], rows["n_tokens"], rows["finish_reason"])]
+
+    def _store(self, key: str, request: dict, completions: list[Completion]) -> None:
+        entry = self._entry(key)
+        entry.parent.mkdir(exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
+        columns = {name: [getattr(c, name) for c in completions] for name in ("text", "n_tokens", "finish_reason")}
+        with _quiet():
+            Dataset.from_dict(columns).save_to_disk(str(tmp / "data"))
+        (tmp / "data" / "request.json").write_text(json.dumps(request, indent=1))
+        try:
+            os.rename(tmp / "data", entry)
+        except OSError:  # another process stored the same entry first; keep theirs
+            pass
+        shutil.rmtree(tmp, ignore_errors=True)

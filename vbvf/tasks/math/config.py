@@ -1,0 +1,104 @@
+"""Typed schemas of the MATH evaluation's config sections, for Hydra's ConfigStore.
+
+``vbvf.pipeline.math_eval.run_math_eval`` reads these sections (plus the foundation's ``eval``
+section: horizons, samples_per_prompt, eps, c0, confidence, n_bootstrap). The sampler and the
+verifier are ``_target_`` nodes and stay untyped here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from vbvf.tasks.math.prompts import STEP_BY_STEP
+
+
+@dataclass
+class ProblemSourceConfig:
+    """One problem set: a local jsonl ``path`` or a hub ``hub_id`` (exactly one), then filters."""
+
+    path: Optional[str] = None
+    hub_id: Optional[str] = None
+    split: str = "test"
+    unique_id_prefix: Optional[str] = None  # "train/" keeps the 7,500 MATH train problems
+    subjects: Optional[list[str]] = None
+    levels: Optional[list[int]] = None
+    max_problems: Optional[int] = None
+
+
+@dataclass
+class MathDataConfig:
+    """``data.eval`` is evaluated on; ``data.train`` is for the arms that train."""
+
+    eval: ProblemSourceConfig = field(default_factory=ProblemSourceConfig)
+    train: Optional[ProblemSourceConfig] = None
+
+
+@dataclass
+class ModelConfig:
+    """The policy: a hub id or a local directory written by ``save_pretrained``."""
+
+    name_or_path: str = "meta-llama/Llama-3.2-1B-Instruct"
+
+
+@dataclass
+class PromptConfig:
+    """``template`` gets ``{problem}``; the tokenizer's chat template is applied when it has one."""
+
+    template: str = STEP_BY_STEP
+    system: Optional[str] = None
+
+
+@dataclass
+class SamplingConfig:
+    """Sampling parameters besides n (n comes from the N grid and samples_per_prompt)."""
+
+    temperature: float = 0.8
+    top_p: float = 1.0
+    max_tokens: int = 2048
+    seed: int = 0
+    stop: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SelectionConfig:
+    """Selection methods applied to the first N samples, for each N of the grid."""
+
+    n_grid: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64, 128, 256])
+    methods: list[str] = field(default_factory=lambda: ["majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n"])
+
+
+@dataclass
+class SearchConfig:
+    """Beam search / DVTS with the verifier's process scores; N = n_grid, M = beam_width."""
+
+    methods: list[str] = field(default_factory=lambda: ["beam_search", "dvts"])
+    n_grid: list[int] = field(default_factory=lambda: [4, 16, 64])
+    beam_width: int = 4
+    max_steps: int = 40
+    step_max_tokens: int = 256
+    aggregation: str = "last"  # last | min | prod
+
+
+@dataclass
+class GradingConfig:
+    """math-verify in worker processes: hard per-item timeout; workers null = all cores."""
+
+    timeout_s: float = 5.0
+    workers: Optional[int] = None
+
+
+@dataclass
+class MathEvalSections:
+    """The sections ``run_math_eval`` adds to the top-level config (besides ``eval``)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: MathDataConfig = field(default_factory=MathDataConfig)
+    sampler: Any = None
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    verifier: Any = None
+    search: Optional[SearchConfig] = None
+    grading: GradingConfig = field(default_factory=GradingConfig)
+    cache_dir: str = ".cache/vbvf/samples"

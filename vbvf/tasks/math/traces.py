@@ -1,0 +1,34 @@
+"""Budget-H traces of a base model on MATH, built from independent single attempts (SPEC §4).
+
+A budget-H trace is a concatenation of attempts drawn independently (with replacement) from a
+problem's m sampled attempts. T is the token count up to the end of the first correct attempt,
+and ∞ when that end does not fall within H. Returns are left to ``vbvf.stats.bilevel_return``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def solve_times(
+    attempt_tokens: np.ndarray, attempt_correct: np.ndarray, horizon: int, n_traces: int, seed: int = 0
+) -> np.ndarray:
+    """T of ``n_traces`` budget-``horizon`` traces per problem: float array [problems, n_traces].
+
+    ``attempt_tokens`` (ints) and ``attempt_correct`` (bools) have shape [problems, m].
+    """
+    tokens = np.asarray(attempt_tokens, dtype=np.int64)
+    correct = np.asarray(attempt_correct, dtype=bool)
+    if tokens.ndim != 2 or tokens.shape != correct.shape:
+        raise ValueError(f"need matching [problems, m] arrays, got {tokens.shape} and {correct.shape}")
+    rng = np.random.default_rng(seed)
+    times = np.full((tokens.shape[0], n_traces), np.inf)
+    rows = np.arange(n_traces)
+    for x in np.flatnonzero(correct.any(axis=1)):
+        draws = horizon // max(1, int(tokens[x].min())) + 1  # enough attempts to pass H
+        picks = rng.integers(0, tokens.shape[1], size=(n_traces, draws))
+        ends = tokens[x][picks].cumsum(axis=1)
+        solved = correct[x][picks] & (ends <= horizon)
+        first = solved.argmax(axis=1)
+        times[x] = np.where(solved.any(axis=1), ends[rows, first], np.inf)
+    return times
