@@ -22,7 +22,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.aggregate import BASE, Run, Sweep, argument_parser, load_sweep, write_tables  # noqa: E402
+from analysis.aggregate import (  # noqa: E402
+    BASE,
+    Run,
+    Sweep,
+    argument_parser,
+    load_sweep,
+    write_tables,
+)
 from analysis.fits import FIXED_N, PROPORTIONAL_N, write_fits  # noqa: E402
 from vbvf.pipeline.artifacts import atomic_write_json  # noqa: E402
 

@@ -8,11 +8,20 @@ schema registered here under their group; the YAML files only set values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from hydra.utils import instantiate
 from omegaconf import MISSING, DictConfig
+
+from vbvf.tasks.math.config import (
+    GradingConfig,
+    ProblemSourceConfig,
+    PromptConfig,
+    SamplingConfig,
+    SearchConfig,
+    SelectionConfig,
+)
 
 
 @dataclass
@@ -58,6 +67,7 @@ class ModelConfig:
     """A GPT-2-style LM built from config (``conf/model/``)."""
 
     name: str = "tiny"
+    name_or_path: Optional[str] = None  # MATH: a hub id or a local save_pretrained dir
     n_layer: int = 2
     n_embd: int = 64
     n_head: int = 4
@@ -119,9 +129,11 @@ class BaseLMTraining:
 
 @dataclass
 class DataConfig:
-    """The data budget n: training prompts given to each arm (the same first n for VF and VB)."""
+    """The data budget n (training prompts per arm); for MATH, the problem sets (``math_data=...``)."""
 
     n: int = 1000
+    eval: Optional[ProblemSourceConfig] = None  # MATH: problems evaluated on
+    train: Optional[ProblemSourceConfig] = None  # MATH: problems the arms train on
 
 
 @dataclass
@@ -193,7 +205,7 @@ class Config:
     task: TaskConfig = field(default_factory=TaskConfig)
     mixture: MixtureConfig = field(default_factory=MixtureConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    sampler: Any = MISSING  # sampler=lm (didactic LM policies) or hf / vllm / auto (MATH)
     base: Any = MISSING
     base_lm: BaseLMTraining = field(default_factory=BaseLMTraining)
     data: DataConfig = field(default_factory=DataConfig)
@@ -201,6 +213,13 @@ class Config:
     vb: VBConfig = field(default_factory=VBConfig)
     controls: ControlsConfig = field(default_factory=ControlsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    # MATH evaluation (vbvf/pipeline/math_eval.py); unused by the didactic pipeline
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    verifier: Any = None  # a _target_ scorer (vbvf.policies.scorer.HFScorer)
+    search: Optional[SearchConfig] = None
+    grading: GradingConfig = field(default_factory=GradingConfig)
 
 
 def register_configs() -> None:
@@ -212,6 +231,7 @@ def register_configs() -> None:
     cs.store(group="base", name="procedural_schema", node=ProceduralBaseConfig)
     cs.store(group="base", name="lm_schema", node=LMBaseConfig)
     cs.store(group="model", name="gpt2_schema", node=ModelConfig)
+    cs.store(group="sampler", name="lm_schema", node=SamplerConfig)
 
 
 def build(node: DictConfig, **objects: Any) -> Any:

@@ -23,7 +23,7 @@ def experiment_draft():
     from omegaconf import OmegaConf
 
     def load(name: str):
-        drafts = [OmegaConf.load(REPO / "conf" / "experiment_drafts" / f"{n}.yaml") for n in dict.fromkeys(["math_eval", name])]
+        drafts = [OmegaConf.load(REPO / "conf" / "experiment" / f"{n}.yaml") for n in dict.fromkeys(["math_eval", name])]
         for draft in drafts:
             draft.pop("defaults")
         return OmegaConf.merge(*drafts)

@@ -4,10 +4,10 @@ import pytest
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
-from vbvf.tasks.math.config import MathEvalSections
+from vbvf.config import Config
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-SCHEMA = OmegaConf.structured(MathEvalSections)
+SCHEMA = OmegaConf.structured(Config)
 
 
 @pytest.mark.parametrize("draft", ["math_eval", "math_smoke"])

@@ -4,7 +4,13 @@ from types import SimpleNamespace
 import pytest
 
 from vbvf.models.tiny_llama import save_tiny_llama
-from vbvf.policies.samplers import CachedSampler, Completion, SamplingParams, auto_sampler, build_sampler
+from vbvf.policies.samplers import (
+    CachedSampler,
+    Completion,
+    SamplingParams,
+    auto_sampler,
+    build_sampler,
+)
 from vbvf.policies.samplers.hf import HFSampler
 from vbvf.policies.samplers.vllm import _completion as vllm_completion
 

@@ -1,7 +1,14 @@
 import pytest
 
 from vbvf.tasks.math.grading import GradingPool
-from vbvf.tasks.math.voting import MemoMatch, best_of_n, group_answers, majority_vote, pass_at_n, weighted_best_of_n
+from vbvf.tasks.math.voting import (
+    MemoMatch,
+    best_of_n,
+    group_answers,
+    majority_vote,
+    pass_at_n,
+    weighted_best_of_n,
+)
 
 
 class CountingMatch:

@@ -8,18 +8,25 @@ tokens it generated per problem.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
+from vbvf.config import Config
 from vbvf.pipeline.artifacts import atomic_write_json, config_hash
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
-from vbvf.stats import anti_concentration_summary, bilevel_return, heterogeneity_summary, mean_ci, performance
+from vbvf.stats import (
+    anti_concentration_summary,
+    bilevel_return,
+    heterogeneity_summary,
+    mean_ci,
+    performance,
+)
 from vbvf.tasks.math import (
     GradingPool,
     Proposal,
@@ -35,7 +42,6 @@ from vbvf.tasks.math import (
     solve_times,
     weighted_best_of_n,
 )
-from vbvf.tasks.math.config import MathEvalSections
 from vbvf.tasks.math.search import STEP_SEPARATOR, Propose
 from vbvf.tasks.math.voting import Match, MemoMatch
 
@@ -174,12 +180,9 @@ def base_statistics(g: Graded, ev: dict, seed: int) -> dict:
 
 
 def _typed(cfg: Any) -> dict:
-    """The resolved config as plain Python, its MATH sections checked against their schema
-    (an unknown key or a wrong type raises here) and completed with the schema's defaults."""
-    plain = OmegaConf.to_container(cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg), resolve=True)
-    names = {f.name for f in fields(MathEvalSections)}
-    sections = OmegaConf.merge(OmegaConf.structured(MathEvalSections), {k: v for k, v in plain.items() if k in names})
-    return {**plain, **OmegaConf.to_container(sections)}
+    """The config as plain Python, checked against the top-level schema (an unknown key or a wrong
+    type raises here, also for a plain dict passed from code) and completed with its defaults."""
+    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(Config), cfg), resolve=True)
 
 
 def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:

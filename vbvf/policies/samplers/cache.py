@@ -20,7 +20,11 @@ from pathlib import Path
 from typing import Sequence
 
 from datasets import Dataset
-from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+from datasets.utils import (
+    are_progress_bars_disabled,
+    disable_progress_bars,
+    enable_progress_bars,
+)
 
 from vbvf.policies.samplers.base import Completion, Sampler, SamplingParams
 

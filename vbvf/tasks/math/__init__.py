@@ -1,7 +1,14 @@
 """MATH testbed: data, prompts, answer extraction and grading, selection, search, trace statistics."""
 
 from vbvf.tasks.math.answers import answer_key, extract_answer
-from vbvf.tasks.math.data import Problem, ProblemFileError, load_hub, load_problems, read_jsonl, select
+from vbvf.tasks.math.data import (
+    Problem,
+    ProblemFileError,
+    load_hub,
+    load_problems,
+    read_jsonl,
+    select,
+)
 from vbvf.tasks.math.grading import GradingPool, answers_match, grade, grade_batch
 from vbvf.tasks.math.prompts import STEP_BY_STEP, build_prompt, prompt_token_ids
 from vbvf.tasks.math.search import (

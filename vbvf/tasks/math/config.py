@@ -1,14 +1,14 @@
-"""Typed schemas of the MATH evaluation's config sections, for Hydra's ConfigStore.
+"""Typed schemas of the MATH evaluation's config sections; ``vbvf/config.py`` puts them in the top-level schema.
 
-``vbvf.pipeline.math_eval.run_math_eval`` reads these sections (plus the foundation's ``eval``
-section: horizons, samples_per_prompt, eps, c0, confidence, n_bootstrap). The sampler and the
-verifier are ``_target_`` nodes and stay untyped here.
+``vbvf.pipeline.math_eval.run_math_eval`` reads these sections plus ``model.name_or_path``,
+``data.eval`` and the shared ``eval`` section. The sampler and the verifier are ``_target_``
+nodes and stay untyped.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 from vbvf.tasks.math.prompts import STEP_BY_STEP
 
@@ -24,21 +24,6 @@ class ProblemSourceConfig:
     subjects: Optional[list[str]] = None
     levels: Optional[list[int]] = None
     max_problems: Optional[int] = None
-
-
-@dataclass
-class MathDataConfig:
-    """``data.eval`` is evaluated on; ``data.train`` is for the arms that train."""
-
-    eval: ProblemSourceConfig = field(default_factory=ProblemSourceConfig)
-    train: Optional[ProblemSourceConfig] = None
-
-
-@dataclass
-class ModelConfig:
-    """The policy: a hub id or a local directory written by ``save_pretrained``."""
-
-    name_or_path: str = "meta-llama/Llama-3.2-1B-Instruct"
 
 
 @dataclass
@@ -86,19 +71,3 @@ class GradingConfig:
 
     timeout_s: float = 5.0
     workers: Optional[int] = None
-
-
-@dataclass
-class MathEvalSections:
-    """The sections ``run_math_eval`` adds to the top-level config (besides ``eval``)."""
-
-    model: ModelConfig = field(default_factory=ModelConfig)
-    data: MathDataConfig = field(default_factory=MathDataConfig)
-    sampler: Any = None
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    prompt: PromptConfig = field(default_factory=PromptConfig)
-    selection: SelectionConfig = field(default_factory=SelectionConfig)
-    verifier: Any = None
-    search: Optional[SearchConfig] = None
-    grading: GradingConfig = field(default_factory=GradingConfig)
-    cache_dir: str = ".cache/vbvf/samples"
