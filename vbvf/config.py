@@ -34,6 +34,7 @@ class TrainConfig:
     warmup_ratio: float = 0.05
     weight_decay: float = 0.0
     lr_scheduler_type: str = "cosine"
+    bf16: bool = True  # bf16 autocast on GPUs that support it (never on CPU); false: fp32 with TF32 matmuls
 
 
 @dataclass

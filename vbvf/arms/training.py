@@ -6,6 +6,7 @@ trl's configs default to bf16, which fails on a CPU; ``precision`` picks it from
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -15,10 +16,11 @@ from trl import SFTConfig, SFTTrainer
 from vbvf.config import TrainConfig
 
 
-def precision() -> dict:
-    """bf16 on a GPU that supports it, fp32 elsewhere (trl's bf16 default fails on CPU)."""
-    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return {"bf16": bf16, "fp16": False, "use_cpu": not torch.cuda.is_available()}
+def precision(allow_bf16: bool = True) -> dict:
+    """bf16 on a GPU that supports it (unless disallowed), fp32 elsewhere (trl's bf16 default fails on CPU)."""
+    cuda = torch.cuda.is_available()
+    bf16 = allow_bf16 and cuda and torch.cuda.is_bf16_supported()
+    return {"bf16": bf16, "fp16": False, "tf32": cuda and not bf16, "use_cpu": not cuda}
 
 
 def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
@@ -38,7 +40,7 @@ def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
         data_seed=seed,
         disable_tqdm=False,
         dataloader_num_workers=0,
-        **precision(),
+        **precision(train.bf16),
     )
 
 
@@ -60,7 +62,14 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
 
 
 def save_log(trainer, out_dir: Path) -> list[dict]:
-    """Write the trainer's log history (losses, tokens, runtime) to ``train_log.json``; return the loss rows."""
+    """Write the trainer's log history to ``train_log.json``; return the loss rows.
+
+    A non-finite loss or gradient norm raises, so a diverged model never becomes a finished stage.
+    """
     history = trainer.state.log_history
     (Path(out_dir) / "train_log.json").write_text(json.dumps(history, indent=1))
-    return [row for row in history if "loss" in row]
+    rows = [row for row in history if "loss" in row]
+    bad = [row for row in rows if not all(math.isfinite(float(row.get(k, 0.0))) for k in ("loss", "grad_norm"))]
+    if bad:
+        raise FloatingPointError(f"training of {out_dir} diverged at step {bad[0].get('step')}: {bad[0]}")
+    return rows

@@ -1,0 +1,19 @@
+"""Training wrappers: precision follows the device, and a diverged run never becomes a finished stage."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from vbvf.arms.training import precision, save_log
+
+
+def test_precision_on_cpu_is_fp32():
+    assert precision() == {"bf16": False, "fp16": False, "tf32": False, "use_cpu": True}
+
+
+def test_save_log_rejects_non_finite_losses(tmp_path):
+    ok = SimpleNamespace(state=SimpleNamespace(log_history=[{"loss": 2.0, "grad_norm": 0.5, "step": 1}, {"train_runtime": 1.0}]))
+    assert save_log(ok, tmp_path) == [{"loss": 2.0, "grad_norm": 0.5, "step": 1}]
+    diverged = SimpleNamespace(state=SimpleNamespace(log_history=[{"loss": 2.0, "grad_norm": float("nan"), "step": 7}]))
+    with pytest.raises(FloatingPointError, match="step 7"):
+        save_log(diverged, tmp_path)
