@@ -5,8 +5,8 @@
 #   ./experiments/fig7_heterogeneity.sh paper
 #   ./experiments/fig7_heterogeneity.sh cpu base=procedural   # the exact mixture, seconds
 # runs: python -m vbvf.run -m experiment=EXP eval.horizons=[GRID] mixture=low,mid,high seed=0,1,2
-#       vf.enabled=false vf.expert_control=false vb.bon.enabled=false controls.optimal=false ...,
+#       vf.enabled=false vf.expert_control=false vb.bon.enabled=false vb.rl.enabled=false vb.rl.true_reward_control=false controls.optimal=false ...,
 #       then python -m analysis.figures on the sweep (figures 7 and 8; 1-4 are skipped).
 source "$(dirname "$0")/common.sh"
 sweep fig7_heterogeneity "mixture=$MIXTURES" "seed=$SEEDS" \
-  vf.enabled=false vf.expert_control=false vb.bon.enabled=false controls.optimal=false
+  vf.enabled=false vf.expert_control=false vb.bon.enabled=false vb.rl.enabled=false vb.rl.true_reward_control=false controls.optimal=false
