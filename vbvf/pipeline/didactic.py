@@ -22,12 +22,7 @@ from vbvf.pipeline.report import print_results
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy
-from vbvf.stats import (
-    anti_concentration_summary,
-    bilevel_return,
-    heterogeneity_summary,
-    performance,
-)
+from vbvf.stats import policy_statistics
 from vbvf.tasks import PlantedTask
 
 log = logging.getLogger(__name__)
@@ -53,14 +48,8 @@ def validate(cfg: DictConfig) -> None:
 
 def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:
     """Per-H performance, heterogeneity and anti-concentration of the base from its solve times."""
-    out = {}
-    for horizon in cfg.eval.horizons:
-        returns = bilevel_return(solve_time, horizon)
-        stats = performance(solve_time, horizon, cfg.eval.confidence, cfg.eval.n_bootstrap, seed)
-        stats["heterogeneity"] = heterogeneity_summary(returns, horizon)
-        stats["anti_concentration"] = anti_concentration_summary(returns, list(cfg.eval.eps), cfg.eval.c0)
-        out[str(horizon)] = stats
-    return out
+    ev = cfg.eval
+    return {str(h): policy_statistics(solve_time, h, list(ev.eps), ev.c0, ev.confidence, ev.n_bootstrap, seed) for h in ev.horizons}
 
 
 def sample_solve_times(task: PlantedTask, policy, prompts: np.ndarray, m: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

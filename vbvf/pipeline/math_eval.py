@@ -21,11 +21,8 @@ from vbvf.pipeline.artifacts import atomic_write_json, config_hash
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
 from vbvf.stats import (
-    anti_concentration_summary,
-    bilevel_return,
-    heterogeneity_summary,
     mean_ci,
-    performance,
+    policy_statistics,
 )
 from vbvf.tasks.math import (
     GradingPool,
@@ -171,11 +168,7 @@ def base_statistics(g: Graded, ev: dict, seed: int) -> dict:
     out = {}
     for horizon in ev["horizons"]:
         solve_time = solve_times(g.tokens[:, :m], g.correct[:, :m], horizon, n_traces=m, seed=seed)
-        returns = bilevel_return(solve_time, horizon)
-        stats = performance(solve_time, horizon, ev["confidence"], ev["n_bootstrap"], seed)
-        stats["heterogeneity"] = heterogeneity_summary(returns, horizon)
-        stats["anti_concentration"] = anti_concentration_summary(returns, list(ev["eps"]), ev["c0"])
-        out[str(horizon)] = stats
+        out[str(horizon)] = policy_statistics(solve_time, horizon, list(ev["eps"]), ev["c0"], ev["confidence"], ev["n_bootstrap"], seed)
     return out
 
 

@@ -12,6 +12,7 @@ from vbvf.stats.summaries import (
     anti_concentration_summary,
     heterogeneity_summary,
     performance,
+    policy_statistics,
 )
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "mean_ci",
     "paired_difference_ci",
     "performance",
+    "policy_statistics",
+    "policy_statistics",
     "scaling_fit",
     "sqrt_fit",
     "success",

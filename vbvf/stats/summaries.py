@@ -66,3 +66,15 @@ def anti_concentration_summary(returns: np.ndarray, eps_grid: Sequence[float], c
             "per_prompt": [None if np.isnan(v) else float(v) for v in ac.values],
         }
     return out
+
+
+def policy_statistics(
+    solve_time: np.ndarray, horizon: int, eps_grid: Sequence[float], c0: float,
+    confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0,
+) -> dict:
+    """Everything reported for a (base) policy at budget H: performance, heterogeneity, anti-concentration."""
+    returns = bilevel_return(solve_time, horizon)
+    stats = performance(solve_time, horizon, confidence, n_resamples, seed)
+    stats["heterogeneity"] = heterogeneity_summary(returns, horizon)
+    stats["anti_concentration"] = anti_concentration_summary(returns, eps_grid, c0)
+    return stats
