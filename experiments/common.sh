@@ -32,7 +32,7 @@ proportional_n() {
 
 launcher_overrides() {
   case ${LAUNCHER:-joblib} in
-    joblib) echo "hydra/launcher=joblib hydra.launcher.n_jobs=$N_JOBS" ;;
+    joblib) echo "hydra/launcher=joblib hydra.launcher.n_jobs=$N_JOBS torch_threads=$(( $(nproc) / N_JOBS > 0 ? $(nproc) / N_JOBS : 1 ))" ;;
     *) echo "hydra/launcher=$LAUNCHER" ;;
   esac
 }

@@ -31,7 +31,7 @@ def sweep(tmp_path_factory) -> Path:
     run_cli(["-m", "experiment=didactic_smoke", f"eval.horizons=[{','.join(map(str, HORIZONS))}]",
              f"data.n={','.join(map(str, NS + (POISON_N,)))}", f"mixture={','.join(MIXTURES)}",
              f"seed={','.join(map(str, SEEDS))}", "vf.max_rounds=6",  # VF needs a success on some prompt
-             "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+             "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "torch_threads=1",
              f"cache_dir={root / 'cache'}", f"hydra.sweep.dir={root / 'sweep'}"], root)
     return root / "sweep"
 

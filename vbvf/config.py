@@ -203,6 +203,7 @@ class Config:
     pipeline: str = "vbvf.pipeline.didactic.run"
     seed: int = 0
     cache_dir: str = ".vbvf_cache"  # stage artifacts, shared by runs and sweeps (see docs/DESIGN.md)
+    torch_threads: int = 0  # > 0: torch.set_num_threads; use 1 when parallel jobs share few cores
     task: TaskConfig = field(default_factory=TaskConfig)
     mixture: MixtureConfig = field(default_factory=MixtureConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
