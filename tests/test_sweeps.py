@@ -62,7 +62,7 @@ def test_aggregate_lists_the_failed_jobs_and_has_a_row_per_run_arm_and_horizon(s
     runs = pd.read_csv(figures / "runs.csv")
     failed = json.loads((figures / "failed_jobs.json").read_text())
     assert sorted(job["run_dir"] for job in failed) == sorted(str(p.parent.relative_to(sweep)) for p in sweep.rglob("failed.json"))
-    arms = {"base", "vf", "vf_expert", "vb_bon@1", "vb_bon@2", "optimal"}
+    arms = {"base", "vf", "vf_expert", "vb_bon@1", "vb_bon@2", "vb_rl", "rl_true", "optimal"}
     assert set(runs.arm) == arms and set(runs.H) == set(HORIZONS)
     assert len(runs) == len(loaded.runs) * len(arms) * len(HORIZONS)
     keys = set(zip(runs.mixture, runs.seed, runs.n))
@@ -92,21 +92,21 @@ def test_fits_cover_each_level_for_n_fixed_and_n_proportional_to_H(figures):
     pooled = pd.read_csv(figures / "pooled.csv").set_index(["mixture", "n", "arm", "H"])
     fixed = [f for f in fits if f["regime"] == "n fixed"]
     assert {(f["mixture"], f["n"][0], f["arm"]) for f in fixed} == {
-        (m, n, a) for m in MIXTURES for n in NS for a in ("vb_bon@1", "vb_bon@2")}
+        (m, n, a) for m in MIXTURES for n in NS for a in ("vb_bon@1", "vb_bon@2", "vb_rl")}
     for fit in fixed:
         assert fit["horizons"] == list(HORIZONS) and fit["seeds"] == list(SEEDS)
         for horizon, gap in zip(fit["horizons"], fit["gaps"]):
             assert gap == pytest.approx(pooled.loc[(fit["mixture"], fit["n"][0], fit["arm"], horizon), "gap"])
         assert (fit["alpha_low"] is None) == (fit["alpha"] is None)  # NaN is stored as null
     proportional = [f for f in fits if f["regime"] == "n ∝ H"]
-    assert {(f["mixture"], f["arm"]) for f in proportional} == {(m, a) for m in MIXTURES for a in ("vb_bon@1", "vb_bon@2")}
+    assert {(f["mixture"], f["arm"]) for f in proportional} == {(m, a) for m in MIXTURES for a in ("vb_bon@1", "vb_bon@2", "vb_rl")}
     assert all(f["n"] == list(NS) and f["n_per_H"] == NS[0] / HORIZONS[0] for f in proportional)
 
 
 def test_every_figure_is_written_with_its_provenance(sweep, figures):
     manifest = json.loads((figures / "figures.json").read_text())
     hashes = {json.loads(p.read_text())["config_hash"] for p in sweep.rglob("results.json")}
-    assert manifest["vb_arm"] == "vb_bon@2"
+    assert manifest["vb_arm"] == "vb_rl"  # VB-RL is the default VB arm of figures 2-4 when present
     assert len(manifest["failed_jobs"]) == len(MIXTURES) * len(SEEDS)
     for name in FIGURES:
         entry = manifest["figures"][name]
