@@ -25,7 +25,7 @@ from vbvf.config import RLConfig, TrainConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
-from vbvf.policies.lm import LMPolicy, trace_examples
+from vbvf.policies.lm import LMPolicy, generated_tokens, trace_examples
 from vbvf.stats import paired_difference_ci, performance
 from vbvf.tasks.planted import PlantedTask
 
@@ -34,6 +34,14 @@ log = logging.getLogger(__name__)
 
 def plain(node) -> dict:
     return OmegaConf.to_container(node, resolve=True)
+
+
+def sample_solve_times(task: PlantedTask, policy, prompts: np.ndarray, m: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """m traces per prompt at budget H: solve times and generated tokens, both [prompts, m]."""
+    traces = policy.sample(prompts, m, horizon, seed)
+    gold = np.repeat(task.gold(prompts), m, axis=0)
+    solve_time = task.solve_time(traces.reshape(-1, horizon), gold).reshape(len(prompts), m)
+    return solve_time, generated_tokens(task, traces)
 
 
 def arm_summary(solve_time: np.ndarray, tokens: np.ndarray, horizon: int, cfg: DictConfig, seed: int) -> dict:
@@ -77,10 +85,8 @@ class ArmRunner:
 
         def produce(out: Path) -> None:
             policy = LMPolicy(self.task, model_dir, **self.sampler)
-            traces = policy.sample(self.test_prompts, self.cfg.eval.samples_per_prompt, horizon, seed)
-            gold = np.repeat(self.task.gold(self.test_prompts), traces.shape[1], axis=0)
-            t = self.task.solve_time(traces.reshape(-1, horizon), gold).reshape(traces.shape[:2])
-            np.savez(out / "eval.npz", solve_time=t, tokens=(traces != self.task.pad).sum(axis=-1))
+            t, tokens = sample_solve_times(self.task, policy, self.test_prompts, self.cfg.eval.samples_per_prompt, horizon, seed)
+            np.savez(out / "eval.npz", solve_time=t, tokens=tokens)
 
         data = np.load(self.cache.run("eval", key, produce) / "eval.npz")
         return data["solve_time"], data["tokens"]
@@ -152,7 +158,7 @@ class ArmRunner:
             cut = flat[:, :horizon]
             shape = (len(prompts), m, n_max)
             t = self.task.solve_time(cut, gold).reshape(shape)
-            tokens = (cut != self.task.pad).sum(axis=-1).reshape(shape)
+            tokens = generated_tokens(self.task, cut).reshape(shape)
             scores = verifier.score(flat_prompts, cut, horizon).reshape(shape)
             for n in self.cfg.vb.bon.n_grid:
                 picked, spent = best_of_n(scores, t, tokens, n)

@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from vbvf.config import build
-from vbvf.pipeline.arms import run_arms
+from vbvf.pipeline.arms import run_arms, sample_solve_times
 from vbvf.pipeline.artifacts import atomic_write_json, config_hash
 from vbvf.pipeline.figures import plot_run
 from vbvf.pipeline.report import print_results
@@ -50,14 +50,6 @@ def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:
     """Per-H performance, heterogeneity and anti-concentration of the base from its solve times."""
     ev = cfg.eval
     return {str(h): policy_statistics(solve_time, h, list(ev.eps), ev.c0, ev.confidence, ev.n_bootstrap, seed) for h in ev.horizons}
-
-
-def sample_solve_times(task: PlantedTask, policy, prompts: np.ndarray, m: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """m traces per prompt at budget H: solve times and generated tokens, both [prompts, m]."""
-    traces = policy.sample(prompts, m, horizon, seed)
-    gold = np.repeat(task.gold(prompts), m, axis=0)
-    solve_time = task.solve_time(traces.reshape(-1, horizon), gold).reshape(len(prompts), m)
-    return solve_time, (traces != task.pad).sum(axis=-1)
 
 
 def run(cfg: DictConfig, run_dir: Path) -> dict:
