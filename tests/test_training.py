@@ -12,8 +12,10 @@ def test_precision_on_cpu_is_fp32():
 
 
 def test_save_log_rejects_non_finite_losses(tmp_path):
-    ok = SimpleNamespace(state=SimpleNamespace(log_history=[{"loss": 2.0, "grad_norm": 0.5, "step": 1}, {"train_runtime": 1.0}]))
+    ok = SimpleNamespace(state=SimpleNamespace(log_history=[{"loss": 2.0, "grad_norm": 0.5, "step": 1}, {"train_runtime": 1.0}]),
+                         is_world_process_zero=lambda: True)
     assert save_log(ok, tmp_path) == [{"loss": 2.0, "grad_norm": 0.5, "step": 1}]
-    diverged = SimpleNamespace(state=SimpleNamespace(log_history=[{"loss": 2.0, "grad_norm": float("nan"), "step": 7}]))
+    diverged = SimpleNamespace(state=SimpleNamespace(log_history=[{"loss": 2.0, "grad_norm": float("nan"), "step": 7}]),
+                               is_world_process_zero=lambda: True)
     with pytest.raises(FloatingPointError, match="step 7"):
         save_log(diverged, tmp_path)

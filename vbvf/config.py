@@ -15,12 +15,14 @@ from hydra.utils import instantiate
 from omegaconf import MISSING, DictConfig
 
 from vbvf.tasks.math.config import (
+    AttemptsConfig,
     GradingConfig,
     ProblemSourceConfig,
     PromptConfig,
     SamplingConfig,
     SearchConfig,
     SelectionConfig,
+    WrongAttemptsConfig,
 )
 
 
@@ -35,6 +37,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     lr_scheduler_type: str = "cosine"
     bf16: bool = True  # bf16 autocast on GPUs that support it (never on CPU); false: fp32 with TF32 matmuls
+    gradient_accumulation_steps: int = 1  # effective batch = batch_size · this · processes
+    gradient_checkpointing: bool = False  # trades compute for memory; worth it only for large models
 
 
 @dataclass
@@ -51,7 +55,6 @@ class RLConfig(TrainConfig):
     scale_rewards: str = "none"  # "none": advantages in reward units, so β trades reward against KL; "group": ÷ group std
     num_iterations: int = 1  # optimiser passes per batch of rollouts; > 1 makes the ratio clip (epsilon) act
     epsilon: float = 0.2  # clip range of the probability ratio π/π_old
-    gradient_checkpointing: bool = False  # trades compute for memory; worth it only for large models
 
 
 @dataclass
@@ -145,6 +148,8 @@ class VFConfig:
     per_round: int = 4  # samples per prompt per round of rejection sampling
     max_rounds: int = 8  # prompts with no success after per_round·max_rounds samples are dropped
     expert_control: bool = True  # also SFT on the sharpest expert μ_1 (control)
+    stitch: WrongAttemptsConfig = field(default_factory=lambda: WrongAttemptsConfig(max_wrong=3))  # MATH: j per stitched trace
+    eval_traces: int = 4  # MATH: traces of at most H tokens per evaluation problem
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=100, batch_size=64, learning_rate=1e-3))
 
 
@@ -152,6 +157,7 @@ class VFConfig:
 class VerifierSection:
     labels: str = "prefix"  # prefix: "solved by step h" per step; outcome: one label per trace
     score_batch_size: int = 1024
+    max_length: int = 4096  # MATH: prompt + completion tokens; longer inputs keep their end (left truncation)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=200, batch_size=64, learning_rate=1e-3))
 
 
@@ -176,6 +182,20 @@ class VBConfig:
     verifier: VerifierSection = field(default_factory=VerifierSection)
     bon: BoNConfig = field(default_factory=BoNConfig)
     rl: RLSection = field(default_factory=RLSection)
+
+
+@dataclass
+class HeterogeneityConfig:
+    """MATH base heterogeneity control: SFT the pretrained model on traces with j wrong attempts
+    before the right one, j ∈ {0..wrong.max_wrong}; ``enabled: false`` keeps the pretrained model."""
+
+    level: str = "none"  # the name results and figures carry
+    enabled: bool = False
+    wrong: WrongAttemptsConfig = field(default_factory=WrongAttemptsConfig)
+    problems_offset: int = 5000  # SFT problems: data.train[offset : offset + n_problems], after the arms' first data.n
+    n_problems: int = 2000
+    samples_per_problem: int = 8  # attempts of the pretrained model per problem: the pool of wrong and right attempts
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=500, batch_size=16, learning_rate=1e-5))
 
 
 @dataclass
@@ -222,6 +242,9 @@ class Config:
     verifier: Any = None  # a _target_ scorer (vbvf.policies.scorer.HFScorer)
     search: Optional[SearchConfig] = None
     grading: GradingConfig = field(default_factory=GradingConfig)
+    attempts: AttemptsConfig = field(default_factory=AttemptsConfig)
+    heterogeneity: HeterogeneityConfig = field(default_factory=HeterogeneityConfig)
+    train_launcher: list[str] = field(default_factory=list)  # MATH training stages: [] in-process, or e.g. [accelerate, launch, --num_processes, "2"]
 
 
 def register_configs() -> None:

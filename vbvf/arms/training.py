@@ -29,6 +29,7 @@ def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
         output_dir=str(out_dir / "trainer"),
         max_steps=train.max_steps,
         per_device_train_batch_size=train.batch_size,
+        gradient_accumulation_steps=train.gradient_accumulation_steps,
         learning_rate=train.learning_rate,
         warmup_steps=int(train.warmup_ratio * train.max_steps),
         weight_decay=train.weight_decay,
@@ -49,7 +50,7 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
     args = SFTConfig(
         **trainer_args(train, out_dir, seed),
         completion_only_loss=True,
-        gradient_checkpointing=False,  # trl defaults to True: it only slows the small models here
+        gradient_checkpointing=train.gradient_checkpointing,  # trl defaults to True; off unless configured
         max_length=None,
         packing=False,
         dataset_num_proc=None,
@@ -57,7 +58,8 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
     trainer.train()
     trainer.save_model(str(out_dir))
-    tokenizer.save_pretrained(str(out_dir))
+    if trainer.is_world_process_zero():  # under accelerate launch, one process writes
+        tokenizer.save_pretrained(str(out_dir))
     return save_log(trainer, out_dir)
 
 
@@ -67,7 +69,8 @@ def save_log(trainer, out_dir: Path) -> list[dict]:
     A non-finite loss or gradient norm raises, so a diverged model never becomes a finished stage.
     """
     history = trainer.state.log_history
-    (Path(out_dir) / "train_log.json").write_text(json.dumps(history, indent=1))
+    if trainer.is_world_process_zero():
+        (Path(out_dir) / "train_log.json").write_text(json.dumps(history, indent=1))
     rows = [row for row in history if "loss" in row]
     bad = [row for row in rows if not all(math.isfinite(float(row.get(k, 0.0))) for k in ("loss", "grad_norm"))]
     if bad:

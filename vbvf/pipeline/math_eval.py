@@ -117,21 +117,27 @@ def grade_samples(problems, prompts, samples, pool: GradingPool, verifier) -> Gr
     )
 
 
-def _estimate(correct: list[bool], tokens: list[int], ev: dict, seed: int) -> dict:
+def accuracy_estimate(correct: list[bool], tokens: list[int], ev: dict, seed: int) -> dict:
+    """Accuracy over problems with its bootstrap CI, and the mean tokens generated per problem."""
     est = mean_ci(np.array(correct, dtype=float), ev["confidence"], ev["n_bootstrap"], seed)
     return {"accuracy": est.value, "ci": [est.low, est.high], "n": est.n, "tokens_mean": float(np.mean(tokens))}
 
 
+def selection_correct(g: Graded, methods: list[str], n_grid: list[int], match: Match) -> dict[str, dict[int, list[bool]]]:
+    """Per method and N: is the answer selected from the first N samples right, per problem."""
+    return {
+        name: {n: [SELECTIONS[name][0](g, x, n, match) for x in range(len(g.answers))] for n in n_grid}
+        for name in methods
+    }
+
+
 def evaluate_selection(g: Graded, cfg: dict, match: Match, seed: int) -> dict:
     """Accuracy (with CI) and tokens of each selection method at each N (the first N samples)."""
-    out: dict[str, dict] = {}
-    for name in cfg["selection"]["methods"]:
-        select = SELECTIONS[name][0]
-        out[name] = {}
-        for n in cfg["selection"]["n_grid"]:
-            correct = [select(g, x, n, match) for x in range(len(g.answers))]
-            out[name][str(n)] = _estimate(correct, g.tokens[:, :n].sum(axis=1).tolist(), cfg["eval"], seed)
-    return out
+    correct = selection_correct(g, cfg["selection"]["methods"], cfg["selection"]["n_grid"], match)
+    return {
+        name: {str(n): accuracy_estimate(ok, g.tokens[:, :n].sum(axis=1).tolist(), cfg["eval"], seed) for n, ok in per_n.items()}
+        for name, per_n in correct.items()
+    }
 
 
 def step_proposer(sampler: CachedSampler, params: SamplingParams, step_max_tokens: int) -> Propose:
@@ -157,7 +163,7 @@ def evaluate_search(problems, prompts, sampler, verifier, pool: GradingPool, cfg
             settings = SearchSettings(n, search["beam_width"], search["max_steps"], search["aggregation"])
             results = [SEARCHES[name](prompt, propose, verifier.process_scores, settings) for prompt in prompts]
             correct = pool.grade([(p.answer, r.best.text) for p, r in zip(problems, results)])
-            out[name][str(n)] = _estimate(correct, [r.tokens for r in results], cfg["eval"], seed)
+            out[name][str(n)] = accuracy_estimate(correct, [r.tokens for r in results], cfg["eval"], seed)
     return out
 
 

@@ -6,26 +6,26 @@ from rich.console import Console
 from rich.table import Table
 
 
-def _ci(est: dict | None, digits: int = 2) -> str:
+def ci_text(est: dict | None, digits: int = 2) -> str:
     if est is None:
         return "-"
     return f"{est['value']:.{digits}f} [{est['low']:.{digits}f}, {est['high']:.{digits}f}]"
 
 
-def base_table(results: dict, eps: float = 0.5) -> Table:
+def base_table(base_stats: dict, title: str, eps: float = 0.5) -> Table:
     """One row per H: J_H, normalised J_H, success, mean T, σ summaries, anti-concentration at ε."""
-    table = Table(title=f"base policy on test prompts (config {results['config_hash']})")
+    table = Table(title=title)
     for col in ("H", "J_H", "J_H/H", "success", "mean T | solved", "median σ", "σ/H", f"c({eps}) q10", "share c≥c0", "degenerate"):
         table.add_column(col, justify="right")
-    for horizon, stats in results["base_stats"].items():
+    for horizon, stats in base_stats.items():
         ac = stats["anti_concentration"][str(eps)]
         q10 = ac["quantiles"]["0.1"] if ac["quantiles"] else None
         table.add_row(
             horizon,
-            _ci(stats["J"]),
-            _ci(stats["J_norm"], 3),
-            _ci(stats["success"], 3),
-            _ci(stats["mean_T_solved"], 1),
+            ci_text(stats["J"]),
+            ci_text(stats["J_norm"], 3),
+            ci_text(stats["success"], 3),
+            ci_text(stats["mean_T_solved"], 1),
             f"{stats['heterogeneity']['median_sigma']:.2f}",
             f"{stats['heterogeneity']['median_sigma_over_H']:.3f}",
             "-" if q10 is None else f"{q10:.3f}",
@@ -35,9 +35,13 @@ def base_table(results: dict, eps: float = 0.5) -> Table:
     return table
 
 
+def wide_console() -> Console:
+    return Console(width=max(Console().width, 150))
+
+
 def print_results(results: dict) -> None:
-    console = Console(width=max(Console().width, 150))
-    console.print(base_table(results))
+    console = wide_console()
+    console.print(base_table(results["base_stats"], f"base policy on test prompts (config {results['config_hash']})"))
     if results["arms"]:
         console.print(arms_table(results))
 
@@ -50,6 +54,6 @@ def arms_table(results: dict) -> Table:
     for name, per_h in results["arms"].items():
         for horizon, stats in per_h.items():
             gap = results["gaps"].get(name, {}).get(horizon)
-            table.add_row(name, horizon, _ci(stats["J"]), _ci(stats["J_norm"], 3), _ci(stats["success"], 3),
-                          f"{stats['tokens_mean']:.1f}", _ci(gap))
+            table.add_row(name, horizon, ci_text(stats["J"]), ci_text(stats["J_norm"], 3), ci_text(stats["success"], 3),
+                          f"{stats['tokens_mean']:.1f}", ci_text(gap))
     return table

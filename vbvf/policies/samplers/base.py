@@ -7,6 +7,7 @@ Backends are chosen by the Hydra ``_target_`` of the sampler config (conf/sample
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.util
 from dataclasses import dataclass, field
@@ -71,3 +72,42 @@ def auto_sampler(name_or_path: str, hf: Mapping[str, Any] | None = None, vllm: M
     from vbvf.policies.samplers.hf import HFSampler
 
     return HFSampler(name_or_path, **dict(hf or {}))
+
+
+AUTO_TARGET = "vbvf.policies.samplers.base.auto_sampler"
+
+
+def backend_of(cfg: Mapping[str, Any]) -> str:
+    """The backend name a sampler config builds, without building it."""
+    from hydra.utils import get_class
+
+    if cfg["_target_"] == AUTO_TARGET:
+        return "vllm" if vllm_available() else "hf"
+    return get_class(cfg["_target_"]).backend
+
+
+class LazySampler:
+    """The sampler of ``cfg`` for the model at ``name_or_path``, built on first use (so a run whose
+    samples are all cached never loads the model) and released by ``close``."""
+
+    def __init__(self, cfg: Mapping[str, Any], name_or_path: str):
+        self.name_or_path = str(name_or_path)
+        self.cfg = {**cfg, "name_or_path": self.name_or_path}
+        self.backend = backend_of(cfg)
+        self._sampler: Sampler | None = None
+
+    def sample(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
+        if self._sampler is None:
+            self._sampler = build_sampler(self.cfg)
+        return self._sampler.sample(prompts, params)
+
+    def close(self) -> None:
+        """Free the model (and its GPU memory) before the next stage loads another."""
+        import torch
+
+        if self._sampler is not None and hasattr(self._sampler, "close"):
+            self._sampler.close()
+        self._sampler = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

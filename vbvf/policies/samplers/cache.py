@@ -50,8 +50,9 @@ def _quiet():
 class CachedSampler:
     """Wraps a sampler; only prompts without a cache entry reach it."""
 
-    def __init__(self, sampler: Sampler, cache_dir: str | Path):
+    def __init__(self, sampler: Sampler, cache_dir: str | Path, chunk_size: int = 256):
         self.sampler = sampler
+        self.chunk_size = chunk_size
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.backend, self.name_or_path = sampler.backend, sampler.name_or_path
@@ -59,10 +60,11 @@ class CachedSampler:
     def sample(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
         keys = [cache_key(self.backend, self.name_or_path, p, params) for p in prompts]
         found = {key: self._load(key) for key, _ in keys}
-        missing = {key: request for key, request in keys if found[key] is None}
-        if missing:
-            fresh = self.sampler.sample([r["prompt"] for r in missing.values()], params)
-            for (key, request), completions in zip(missing.items(), fresh):
+        missing = list({key: request for key, request in keys if found[key] is None}.items())
+        for start in range(0, len(missing), self.chunk_size):  # stored chunk by chunk: an interrupt keeps the finished ones
+            chunk = missing[start : start + self.chunk_size]
+            fresh = self.sampler.sample([request["prompt"] for _, request in chunk], params)
+            for (key, request), completions in zip(chunk, fresh):
                 self._store(key, request, completions)
                 found[key] = completions
         return [found[key] for key, _ in keys]

@@ -71,3 +71,24 @@ class GradingConfig:
 
     timeout_s: float = 5.0
     workers: Optional[int] = None
+
+
+ATTEMPT_SEPARATOR = "\n\nWait, that answer may be wrong. Let me try again.\n\n"
+CORRECT_SOURCES = ("sampled", "reference", "sampled_or_reference")
+
+
+@dataclass
+class AttemptsConfig:
+    """How attempts join into one multi-attempt trace: the heterogeneity SFT data, the VF arm's
+    stitched traces, and where T (the end of the first correct attempt) is read at test time."""
+
+    separator: str = ATTEMPT_SEPARATOR
+    correct_source: str = "sampled"  # the right attempt: sampled | reference (MATH solution) | sampled_or_reference
+
+
+@dataclass
+class WrongAttemptsConfig:
+    """j, the wrong attempts before the right one: j ∈ {0..max_wrong}, P(j) = weights[j] (empty: uniform)."""
+
+    max_wrong: int = 0
+    weights: list[float] = field(default_factory=list)

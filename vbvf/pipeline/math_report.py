@@ -1,0 +1,34 @@
+"""Terminal tables of a MATH-arms run: the base's statistics and both arms at matched tokens."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from vbvf.pipeline.report import base_table, ci_text, wide_console
+
+
+def _accuracy(stats: dict) -> str:
+    return f"{stats['accuracy']:.3f} [{stats['ci'][0]:.3f}, {stats['ci'][1]:.3f}]"
+
+
+def arms_table(results: dict) -> Table:
+    """One row per matched budget H = N·h: VF accuracy and J_H/H, each VB method's accuracy, gaps."""
+    vb, vf, gaps = results["arms"]["vb"], results["arms"]["vf"], results["gaps"]
+    table = Table(title=f"MATH arms at matched tokens (base {results['level']}): accuracy [95% CI]; Δ = VB − VF")
+    short = {"majority_vote": "maj", "weighted_best_of_n": "wBoN", "best_of_n": "BoN", "pass_at_n": "pass@N"}
+    for col in ("H = N·h", "N", "VF acc", "VF J_H/H", "VF tokens", *(short.get(m, m) for m in vb), *(f"Δ {short.get(m, m)}" for m in gaps)):
+        table.add_column(col, justify="right")
+    for horizon, stats in vf.items():
+        n = next(iter(vb.values()))[horizon]["N"]
+        table.add_row(
+            horizon, str(n), _accuracy(stats), ci_text(stats["J_norm"], 3), f"{stats['tokens_mean']:.0f}",
+            *(_accuracy(per_h[horizon]) for per_h in vb.values()),
+            *(ci_text(per_h[horizon], 3) for per_h in gaps.values()),
+        )
+    return table
+
+
+def print_math_arms(results: dict) -> None:
+    console = wide_console()
+    console.print(base_table(results["base"]["stats"], f"base π_b ({results['level']}) on test problems (config {results['config_hash']})"))
+    console.print(arms_table(results))

@@ -1,0 +1,96 @@
+"""Samples of a model on MATH problems, graded attempt by attempt.
+
+Every sample is split into attempts at ``attempts.separator``; each attempt is graded on its own
+last box. From that come T within the sample (the end of its first correct attempt), the final
+answer (the last attempt that has one) and, for truncated budgets, the final answer within the
+first H tokens. Grading goes through one ``GradingPool``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vbvf.pipeline.math_eval import Graded
+from vbvf.tasks.math import GradingPool, extract_answer
+from vbvf.tasks.math.attempts import AttemptPool, attempt_end_tokens, first_correct_end, split_attempts
+
+
+@dataclass
+class GradedSamples:
+    """Samples [problems, n] of one model with per-attempt grades."""
+
+    texts: list[list[str]]
+    tokens: np.ndarray  # generated tokens (EOS included)
+    attempts: list[list[list[str]]]  # [problem][sample] -> attempts
+    attempt_correct: list[list[list[bool]]]
+    solved_at: np.ndarray  # float: tokens to the end of the first correct attempt, inf when none
+
+    @property
+    def final_answers(self) -> list[list[str | None]]:
+        """The answer of each sample: that of its last attempt with a box."""
+        return [[_last_answer(attempts) for attempts in row] for row in self.attempts]
+
+    @property
+    def final_correct(self) -> np.ndarray:
+        """Is the final answer right (the last attempt with a box is graded correct)?"""
+        out = np.zeros(self.tokens.shape, dtype=bool)
+        for x, row in enumerate(self.attempts):
+            for s, attempts in enumerate(row):
+                boxed = [i for i, a in enumerate(attempts) if extract_answer(a) is not None]
+                out[x, s] = bool(boxed) and self.attempt_correct[x][s][boxed[-1]]
+        return out
+
+    def graded(self, scores: np.ndarray | None = None) -> Graded:
+        """The selection methods' view: final answers, their correctness, tokens, verifier scores."""
+        return Graded(answers=self.final_answers, correct=self.final_correct, tokens=self.tokens, scores=scores)
+
+    def pools(self, references: list[str]) -> list[AttemptPool]:
+        """Per problem, its right and wrong attempts (attempts without a box count as wrong)."""
+        pools = []
+        for row, grades, reference in zip(self.attempts, self.attempt_correct, references):
+            flat = [(a, ok) for attempts, oks in zip(row, grades) for a, ok in zip(attempts, oks) if a.strip()]
+            pools.append(AttemptPool([a for a, ok in flat if ok], [a for a, ok in flat if not ok], reference))
+        return pools
+
+
+def _last_answer(attempts: list[str]) -> str | None:
+    return next((answer for a in reversed(attempts) if (answer := extract_answer(a)) is not None), None)
+
+
+def grade_by_attempt(golds: list[str], samples, separator: str, tokenizer, pool: GradingPool) -> GradedSamples:
+    """Split every completion into attempts, grade each, and locate the first correct one."""
+    attempts = [[split_attempts(c.text, separator) for c in completions] for completions in samples]
+    flat = [(gold, a) for gold, row in zip(golds, attempts) for sample in row for a in sample]
+    verdicts = iter(pool.grade(flat))
+    attempt_correct = [[[next(verdicts) for _ in sample] for sample in row] for row in attempts]
+    tokens = np.array([[c.n_tokens for c in completions] for completions in samples], dtype=np.int64)
+    solved_at = np.full(tokens.shape, np.inf)
+    for x, completions in enumerate(samples):
+        for s, c in enumerate(completions):
+            if any(attempt_correct[x][s]):
+                ends = attempt_end_tokens(c.text, separator, tokenizer, c.n_tokens)
+                solved_at[x, s] = first_correct_end(attempt_correct[x][s], ends)
+    return GradedSamples([[c.text for c in row] for row in samples], tokens, attempts, attempt_correct, solved_at)
+
+
+def final_correct_within(
+    golds: list[str], graded: GradedSamples, horizons: list[int], tokenizer, pool: GradingPool
+) -> dict[int, np.ndarray]:
+    """Per H: is the final answer within the first H generated tokens right? [problems, n] bools.
+
+    A sample that ended within H keeps its final answer; a longer one is cut to its first H
+    tokens (re-encoded from the text) and graded on the last box of what remains.
+    """
+    full = graded.final_correct
+    ids = [[tokenizer(text, add_special_tokens=False)["input_ids"] for text in row] for row in graded.texts]
+    out = {}
+    for horizon in horizons:
+        cut = [(x, s) for x in range(full.shape[0]) for s in range(full.shape[1]) if graded.tokens[x, s] > horizon]
+        verdicts = pool.grade([(golds[x], tokenizer.decode(ids[x][s][:horizon])) for x, s in cut])
+        correct = full.copy()
+        for (x, s), ok in zip(cut, verdicts):
+            correct[x, s] = ok
+        out[horizon] = correct
+    return out
