@@ -36,7 +36,7 @@ from vbvf.pipeline.math_eval import SELECTIONS, accuracy_estimate, selection_cor
 from vbvf.pipeline.math_samples import GradedSamples, final_correct_within, grade_by_attempt
 from vbvf.pipeline.math_report import print_math_arms
 from vbvf.pipeline.seeding import stage_seed
-from vbvf.pipeline.stages import StageCache
+from vbvf.pipeline.stages import DONE, StageCache
 from vbvf.policies.samplers import CachedSampler, LazySampler, SamplingParams
 from vbvf.policies.scorer import HFScorer
 from vbvf.stats import mean_ci, paired_difference_ci, performance, policy_statistics
@@ -109,6 +109,7 @@ class MathArms:
     pool: GradingPool
     tokenizer: Any
     reports: dict = field(default_factory=dict)  # data summaries of the training stages
+    model_ids: dict = field(default_factory=dict)  # trained model dir -> its sample-cache name
 
     @property
     def separator(self) -> str:
@@ -125,7 +126,8 @@ class MathArms:
         """n samples per problem through the sample cache, graded attempt by attempt."""
         sampler = LazySampler(self.cfg["sampler"], model)
         try:
-            samples = CachedSampler(sampler, Path(self.cfg["cache_dir"]) / "samples").sample(self.prompts(problems), self.params(n, max_tokens))
+            cached = CachedSampler(sampler, Path(self.cfg["cache_dir"]) / "samples", model_id=self.model_ids.get(model))
+            samples = cached.sample(self.prompts(problems), self.params(n, max_tokens))
         finally:
             sampler.close()
         return grade_by_attempt([p.answer for p in problems], samples, self.separator, self.tokenizer, self.pool)
@@ -149,8 +151,7 @@ class MathArms:
             train_stage("sft", start_model, examples, tmp / "train", TrainConfig(**train), seed, self.cfg["train_launcher"])
 
         done = self.cache.run(stage, key | {"stitch": stitch, "train": train, "seed": seed}, produce)
-        self.reports[stage] = _read_json(done / "data_summary.json")
-        return str(done / "train" / "model")
+        return self._finished(stage, done)
 
     def verifier_stage(self, base: str, problems, graded: GradedSamples, key: dict) -> str:
         """Train the outcome verifier from π_b on the final-answer correctness of ``graded``."""
@@ -166,12 +167,19 @@ class MathArms:
             train_stage("verifier", base, examples, tmp / "train", TrainConfig(**section["train"]), seed, self.cfg["train_launcher"])
 
         done = self.cache.run("math_verifier", key | {"max_length": section["max_length"], "train": section["train"], "seed": seed}, produce)
-        self.reports["math_verifier"] = _read_json(done / "data_summary.json")
-        return str(done / "train" / "model")
+        return self._finished("math_verifier", done)
 
+    def _finished(self, stage: str, done: Path) -> str:
+        """Record a finished stage's data summary; return its model directory.
 
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text())
+        The model's sample-cache name carries the time its stage finished, so samples of an
+        earlier model trained into the same directory (after the stage was deleted) are never reused.
+        """
+        self.reports[stage] = json.loads((done / "data_summary.json").read_text())
+        model = str(done / "train" / "model")
+        self.model_ids[model] = f"{model}@{(done / DONE).stat().st_mtime_ns}"
+        return model
+
 
 
 def horizons(cfg: dict) -> list[int]:

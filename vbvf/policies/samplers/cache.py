@@ -4,7 +4,8 @@ One entry per (backend, model name_or_path, prompt, sampling parameters incl. se
 a ``datasets`` Arrow folder named by the SHA-256 of those inputs, next to a ``request.json``
 recording them. Entries are written to a temporary folder and renamed into place (atomic), so
 an interrupted run leaves no half-written entry. A local model changed in place keeps its
-name_or_path: use a new directory (or a new cache_dir) after retraining.
+name_or_path: use a new directory (or a new cache_dir) after retraining, or pass a ``model_id``
+that changes with the weights (the MATH arms pass one for every model their stages train).
 """
 
 from __future__ import annotations
@@ -50,12 +51,12 @@ def _quiet():
 class CachedSampler:
     """Wraps a sampler; only prompts without a cache entry reach it."""
 
-    def __init__(self, sampler: Sampler, cache_dir: str | Path, chunk_size: int = 256):
+    def __init__(self, sampler: Sampler, cache_dir: str | Path, chunk_size: int = 256, model_id: str | None = None):
         self.sampler = sampler
         self.chunk_size = chunk_size
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self.backend, self.name_or_path = sampler.backend, sampler.name_or_path
+        self.backend, self.name_or_path = sampler.backend, model_id or sampler.name_or_path
 
     def sample(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
         keys = [cache_key(self.backend, self.name_or_path, p, params) for p in prompts]
