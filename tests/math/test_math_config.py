@@ -1,3 +1,4 @@
+import inspect
 from pathlib import Path
 
 import pytest
@@ -5,6 +6,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 from vbvf.config import Config
+from vbvf.policies.samplers.vllm import VLLMSampler
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 SCHEMA = OmegaConf.structured(Config)
@@ -34,3 +36,15 @@ def test_typos_and_wrong_types_fail():
         OmegaConf.merge(SCHEMA, {"selection": {"n_gird": [1, 2]}})
     with pytest.raises(ValidationError):
         OmegaConf.merge(SCHEMA, {"grading": {"timeout_s": "soon"}})
+
+
+def test_vllm_options_in_both_groups_are_constructor_arguments():
+    arguments = set(inspect.signature(VLLMSampler).parameters)
+    assert set(OmegaConf.load(CONF / "sampler" / "vllm.yaml")) - {"_target_"} <= arguments
+    assert set(OmegaConf.load(CONF / "sampler" / "auto.yaml").vllm) <= arguments
+
+
+def test_documented_vllm_parallelism_overrides_compose(compose_config):
+    overrides = ["sampler=vllm", "sampler.tensor_parallel_size=2", "sampler.data_parallel_size=4"]
+    cfg = compose_config(["experiment=math_eval", *overrides])
+    assert (cfg.sampler.tensor_parallel_size, cfg.sampler.data_parallel_size) == (2, 4)
