@@ -37,7 +37,7 @@ from vbvf.pipeline.math_samples import GradedSamples, final_correct_within, grad
 from vbvf.pipeline.math_report import print_math_arms
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import DONE, StageCache
-from vbvf.policies.samplers import CachedSampler, LazySampler, SamplingParams
+from vbvf.policies.samplers import CachedSampler, LazySampler, SamplingParams, backend_of
 from vbvf.policies.scorer import HFScorer
 from vbvf.stats import mean_ci, paired_difference_ci, performance, policy_statistics
 from vbvf.tasks.math import GradingPool, build_prompt, load_problems, solve_times
@@ -242,8 +242,8 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     het, h, n_grid = cfg["heterogeneity"], cfg["sampling"]["max_tokens"], cfg["selection"]["n_grid"]
     arm_problems = train_problems[: cfg["data"]["n"]]
     pretrained = cfg["model"]["name_or_path"]
-    common = {"model": pretrained, "prompt": cfg["prompt"], "sampling": cfg["sampling"], "attempts": cfg["attempts"],
-              "data_train": cfg["data"]["train"]}
+    common = {"model": pretrained, "backend": backend_of(cfg["sampler"]), "prompt": cfg["prompt"], "sampling": cfg["sampling"],
+              "attempts": cfg["attempts"], "data_train": cfg["data"]["train"]}  # what every trained stage depends on
     cache = StageCache(Path(cfg["cache_dir"]) / "stages")
     seeds = {"bootstrap": stage_seed(cfg["seed"], "bootstrap"), "traces": stage_seed(cfg["seed"], "traces")}
     with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"]) as pool:
