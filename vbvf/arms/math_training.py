@@ -5,6 +5,10 @@
 - ``verifier``: ``AutoModelForSequenceClassification`` with one logit, initialised from the
   policy's weights (same size, new scalar head), trained with BCE on correctness labels.
 
+Both load the weights in float32 whatever the checkpoint's dtype (transformers 5 loads a bf16
+checkpoint such as Llama 3.2 in bf16 by default, and Adam steps of lr 1e-5 then round away in
+bf16 weights); ``bf16: true`` runs the matrix work under bf16 autocast.
+
 A stage is a JSON spec (kind, model, data, out, train, seed) next to its ``datasets`` folder;
 ``python -m vbvf.arms.math_training SPEC`` runs it, and ``train_launcher`` (e.g.
 ``[accelerate, launch, --num_processes, "2"]``) is put in front of ``-m vbvf.arms.math_training
@@ -20,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
+import torch
 from datasets import Dataset
 from transformers import (
     AutoModelForCausalLM,
@@ -73,17 +78,19 @@ def verifier_examples(tokenizer, prompts: Sequence[str], completions: Sequence[s
 
 
 def _train_sft(model_dir: str, data: Dataset, out: Path, train: TrainConfig, seed: int) -> list[dict]:
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     return sft(model, load_tokenizer(model_dir), data.to_list(), out, train, seed)
 
 
 def _train_verifier(model_dir: str, data: Dataset, out: Path, train: TrainConfig, seed: int) -> list[dict]:
     tokenizer = load_tokenizer(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=1)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=1, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id  # the head reads the last non-pad token
     trainer = BCETrainer(
         model=model,
-        args=TrainingArguments(**trainer_args(train, out, seed), remove_unused_columns=False),
+        args=TrainingArguments(
+            **trainer_args(train, out, seed), remove_unused_columns=False, gradient_checkpointing=train.gradient_checkpointing
+        ),
         train_dataset=data,
         data_collator=DataCollatorWithPadding(tokenizer),
     )
