@@ -18,6 +18,7 @@ SPEC`` to run it on several GPUs. Examples are tokenised here, once, in the pare
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import asdict
@@ -103,6 +104,11 @@ def _train_verifier(model_dir: str, data: Dataset, out: Path, train: TrainConfig
 
 def run_spec(spec_path: str | Path) -> list[dict]:
     """Run the stage described by the JSON spec at ``spec_path``; returns the loss rows."""
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1 and torch.cuda.device_count() > 1:
+        raise RuntimeError(  # the Trainer would wrap the model in nn.DataParallel: ~9x slower, and trl refuses
+            f"{torch.cuda.device_count()} GPUs visible to one training process; launch one process per GPU "
+            "(train_launcher=[accelerate,launch,--num_processes,N]) or set CUDA_VISIBLE_DEVICES to one GPU"
+        )
     spec = json.loads(Path(spec_path).read_text())
     train = TrainConfig(**spec["train"])
     data = Dataset.load_from_disk(spec["data"])
@@ -117,7 +123,8 @@ def train_stage(
     """Train ``kind`` from ``model_dir`` on ``examples``; the model is saved to ``work_dir/model``.
 
     The examples and the spec are written to ``work_dir`` first; an empty ``launcher`` runs the
-    stage in this process, else ``launcher + [-m, vbvf.arms.math_training, spec]`` runs it.
+    stage in this process (in a child process pinned to the first GPU when several are visible),
+    else ``launcher + [-m, vbvf.arms.math_training, spec]`` runs it.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown training stage {kind!r}; expected one of {KINDS}")
@@ -129,8 +136,12 @@ def train_stage(
             "train": asdict(train), "seed": seed}
     spec_path = work_dir / "spec.json"
     spec_path.write_text(json.dumps(spec, indent=1))
+    env = None
+    if not launcher and torch.cuda.device_count() > 1:  # in-process on a multi-GPU host: pin one GPU in a child
+        launcher = [sys.executable]
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0]}
     if launcher:
-        subprocess.run([*launcher, "-m", "vbvf.arms.math_training", str(spec_path)], check=True)
+        subprocess.run([*launcher, "-m", "vbvf.arms.math_training", str(spec_path)], check=True, env=env)
     else:
         run_spec(spec_path)
     return work_dir / "model"
