@@ -5,6 +5,8 @@
 a job folder whose ``failed.json`` is newer than its results (or that has none) is a failed job:
 listed, never loaded. Runs whose configs differ only in ``seed`` form one *group*; pooled rows
 treat the (seed, test prompt) pairs of a group as bootstrap units, and pair VB with VF by them.
+MATH-arms runs (``pipeline: math_arms``) are loaded apart (``Sweep.math_runs``); their tables are
+``analysis.math_aggregate``'s.
 """
 
 from __future__ import annotations
@@ -121,12 +123,52 @@ class Run(StoredRun):
 
 
 @dataclass
+class MathRun(StoredRun):
+    """One finished MATH-arms job (``pipeline: math_arms``): VF and VB at matched H = N·h."""
+
+    ARM_SETTINGS = ("data", "vf", "vb")
+
+    @property
+    def level(self) -> str:
+        """The heterogeneity preset of the base (``heterogeneity.level``, or none)."""
+        return self.results["level"]
+
+    @property
+    def n(self) -> int:
+        return self.results["data_budget"]["n"]
+
+    @property
+    def horizons(self) -> list[int]:
+        return self.results["budget"]["horizons"]
+
+    @property
+    def max_wrong(self) -> int:
+        """The most wrong attempts in a stitched VF training trace (its length)."""
+        return self.config["vf"]["stitch"]["max_wrong"]
+
+    @property
+    def sample_counts(self) -> dict:
+        """The test-side counts (the training side is n)."""
+        return {k: v for k, v in self.results["sample_counts"].items() if k != "train_problems"}
+
+    @property
+    def counts_text(self) -> str:
+        c = self.sample_counts
+        return (f"{c['eval_problems']} test problems × {c['base_samples_per_eval_problem']} base samples "
+                f"(σ, c from m = {c['m']}), {c['vf_traces_per_eval_problem']} VF traces each")
+
+    def base_stats(self, horizon: int) -> dict:
+        return self.results["base"]["stats"][str(horizon)]
+
+
+@dataclass
 class Sweep:
     """The finished runs under a folder, and the jobs that failed."""
 
     root: Path
-    runs: list[Run]
+    runs: list[Run]  # didactic runs
     failed: list[dict] = field(default_factory=list)
+    math_runs: list[MathRun] = field(default_factory=list)  # MATH-arms runs
 
     def groups(self) -> dict[str, list[Run]]:
         """Runs by group, each list sorted by seed (the order that pairs units across arms)."""
@@ -142,9 +184,10 @@ def job_failed(job_dir: Path) -> bool:
 
 
 def load_sweep(root: str | Path) -> Sweep:
-    """Every finished run under ``root`` (recursively); failed jobs are listed with their error."""
+    """Every finished run under ``root`` (recursively), didactic and MATH-arms apart; failed jobs
+    are listed with their error."""
     root = Path(root)
-    runs, failed = [], []
+    runs, math_runs, failed = [], [], []
     job_dirs = sorted({p.parent for name in ("results.json", "failed.json") for p in root.rglob(name)})
     for job_dir in job_dirs:
         if job_failed(job_dir):
@@ -152,8 +195,12 @@ def load_sweep(root: str | Path) -> Sweep:
             failed.append({"run_dir": str(job_dir.relative_to(root)), "error": record["error"],
                            "overrides": record.get("overrides", [])})
         else:
-            runs.append(Run(job_dir, json.loads((job_dir / "results.json").read_text())))
-    return Sweep(root, runs, failed)
+            results = json.loads((job_dir / "results.json").read_text())
+            if results.get("pipeline") == "math_arms":
+                math_runs.append(MathRun(job_dir, results))
+            else:
+                runs.append(Run(job_dir, results))
+    return Sweep(root, runs, failed, math_runs)
 
 
 def estimate_columns(prefix: str, est: dict | None) -> dict:

@@ -1,12 +1,14 @@
-"""Figures 1–4, 7 and 8 of SPEC §5, regenerated from a sweep's stored results (never by rerunning).
+"""Figures of SPEC §5, regenerated from a sweep's stored results (never by rerunning).
 
-``python -m analysis.figures SWEEP_DIR --out DIR`` writes each figure as PNG and PDF, the tables
-and fits it draws from (``runs.csv``, ``pooled.csv``, ``fits.json``, ``failed_jobs.json``), and
-``figures.json``: per figure its files, caption and provenance (config hashes, seeds, sample
-counts), or the reason it was skipped. Figures 2–4 show one VB arm (``--vb-arm``; default VB-RL
-when present, else the BoN with the largest N); ``fits.json`` has every arm. Figures 1 and 3
-use the data budget n that most configurations share (the largest on a tie). Helpers every figure
-shares are in ``analysis.plotting``; figures 7 and 8 draw through ``analysis.base_figures``.
+``python -m analysis.figures SWEEP_DIR --out DIR`` draws what the sweep holds: for didactic runs
+figures 1–4, 7 and 8 (here), for MATH-arms runs figures 5, 6 and the MATH figures 7 and 8
+(``analysis.math_figures``). Each figure is written as PNG and PDF, beside the tables and fits it
+draws from (didactic: ``runs.csv``, ``pooled.csv``, ``fits.json``; MATH: ``math_runs.csv``,
+``math_averaged.csv``; both: ``failed_jobs.json``), and ``figures.json``: per figure its files,
+caption and provenance (config hashes, seeds, sample counts), or the reason it was skipped.
+Didactic figures 2–4 show one VB arm (``--vb-arm``; default VB-RL when present, else the BoN with
+the largest N); ``fits.json`` has every arm. Figures 1 and 3 use the data budget n that most
+configurations share (the largest on a tie).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,8 +35,10 @@ from analysis.base_figures import (
     heterogeneity_figure,
 )
 from analysis.fits import FIXED_N, PROPORTIONAL_N, write_fits
+from analysis.math_figures import math_figures
 from analysis.plotting import (
     Skipped,
+    by_name,
     by_sigma,
     draw,
     errorbar,
@@ -218,14 +221,8 @@ def fig8_anti_concentration(a: Analysis, out: Path) -> dict:
                                      "Figure 8 · anti-concentration of the base: P(R ≥ μ_x + ε·σ_x) per prompt")
 
 
-FIGURES: dict[str, Callable[[Analysis, Path], dict]] = {
-    "fig1_performance_vs_H": fig1_performance_vs_H,
-    "fig2_gap_vs_H": fig2_gap_vs_H,
-    "fig3_gap_vs_sigma": fig3_gap_vs_sigma,
-    "fig4_gap_vs_n": fig4_gap_vs_n,
-    "fig7_heterogeneity": fig7_heterogeneity,
-    "fig8_anti_concentration": fig8_anti_concentration,
-}
+FIGURES = by_name(fig1_performance_vs_H, fig2_gap_vs_H, fig3_gap_vs_sigma, fig4_gap_vs_n, fig7_heterogeneity,
+                  fig8_anti_concentration)
 
 
 def didactic_figures(sweep: Sweep, args: argparse.Namespace) -> tuple[dict, str | None]:
@@ -241,10 +238,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--vb-arm", help="VB arm of figures 2-4 (default: vb_rl, else the BoN with the largest N)")
     args = parser.parse_args(argv)
     sweep = load_sweep(args.sweep_dir)
-    figures, vb_arm = didactic_figures(sweep, args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    figures, vb_arm = didactic_figures(sweep, args) if sweep.runs or not sweep.math_runs else ({}, None)
+    if sweep.math_runs:
+        figures |= math_figures(sweep, args.out)
     manifest = {"sweep": str(sweep.root), "vb_arm": vb_arm, "failed_jobs": sweep.failed, "figures": figures}
+    atomic_write_json(args.out / "failed_jobs.json", sweep.failed)
     atomic_write_json(args.out / "figures.json", manifest)
-    print(f"{len(sweep.runs)} runs, {len(sweep.failed)} failed jobs under {sweep.root}")
+    print(f"{len(sweep.runs)} didactic and {len(sweep.math_runs)} MATH-arms runs, {len(sweep.failed)} failed jobs under {sweep.root}")
     for job in sweep.failed:
         print(f"  failed job {job['run_dir']}: {job['error']}")
     for name, entry in figures.items():

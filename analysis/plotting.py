@@ -21,6 +21,11 @@ class Skipped(Exception):
     """The sweep does not hold a figure's data; the message says what is missing."""
 
 
+def by_name(*figures: Callable[..., dict]) -> dict[str, Callable[..., dict]]:
+    """Figure functions by their names, which are also their files' names."""
+    return {figure.__name__: figure for figure in figures}
+
+
 def draw(figure: Callable[..., dict], analysis, out: Path) -> dict:
     """A figure's manifest entry: its files and provenance, or why it was skipped."""
     try:
