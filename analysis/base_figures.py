@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.aggregate import StoredRun
-from analysis.plotting import Skipped, ecdf, grid, provenance, save
+from analysis.plotting import Skipped, ecdf, grid, log2_axis, provenance, save
 
 
 def base_levels(runs: list[StoredRun]) -> list[list[StoredRun]]:
@@ -39,9 +39,9 @@ def heterogeneity_figure(levels: list[list[StoredRun]], out: Path, name: str, ti
         line, = axes[0, 1].plot(horizons, q50, marker="o", label=label)
         axes[0, 1].fill_between(horizons, q25, q75, alpha=0.15, color=line.get_color())
     axes[0, 0].set(xlabel="σ_x of the base at its largest H (per test prompt)", ylabel="share of prompts ≤ σ_x",
-                   title="distribution of σ_x over prompts")
+                   ylim=(0, 1.02), title="distribution of σ_x over prompts")
     axes[0, 1].set(xlabel="H (tokens)", ylabel="σ_x / H: median, quartile band", title="σ_x / H vs H")
-    axes[0, 1].set_xscale("log", base=2)
+    log2_axis(axes[0, 1], [h for runs in levels for h in runs[0].horizons])
     for ax in axes[0]:
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
@@ -65,7 +65,7 @@ def anti_concentration_figure(levels: list[list[StoredRun]], out: Path, name: st
             else:
                 ax.plot([], [], label=label + ": nothing to draw")
         ax.axvline(stats[0][0]["c0"], color="grey", linestyle=":", label="c₀")
-        ax.set(xlabel=f"c_x(ε = {eps}) at the largest H", ylabel="share of prompts ≤ c_x", xlim=(0, 1))
+        ax.set(xlabel=f"c_x(ε = {eps}) at the largest H", ylabel="share of prompts ≤ c_x", xlim=(0, 1), ylim=(0, 1.02))
         ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
     return save(fig, out, name, provenance([r for runs in levels for r in runs]))

@@ -31,6 +31,7 @@ from analysis.math_aggregate import VF, write_math_tables
 from analysis.plotting import (
     Skipped,
     by_name,
+    dodge,
     draw,
     errorbar,
     gap_vs_n,
@@ -82,11 +83,6 @@ def ordered(rows: pd.DataFrame, key: str) -> list[str]:
 
 def panel_title(rows: pd.DataFrame) -> str:
     return f"{level_title(rows, 'level')}\nVF trained on ≤ {rows.vf_max_wrong.iloc[0]} wrong attempts, n = {rows.n.iloc[0]}"
-
-
-def dodge(x: pd.Series, k: int, count: int, width: float = 0.16) -> pd.Series:
-    """x of the k-th of ``count`` series of a panel, shifted by up to ±width/2 octaves so equal points stay apart."""
-    return x * 2 ** (width * (k / (count - 1) - 0.5)) if count > 1 else x
 
 
 def budget_axis(ax, rows: pd.DataFrame) -> None:

@@ -77,6 +77,11 @@ def errorbar(ax, x, rows: pd.DataFrame, column: str, **style) -> None:
     ax.errorbar(x, y, yerr=err, marker="o", capsize=3, **style)
 
 
+def dodge(x: pd.Series, k: int, count: int, width: float = 0.16) -> pd.Series:
+    """x of the k-th of ``count`` series of a panel, shifted by up to ±width/2 octaves so equal points stay apart."""
+    return x * 2 ** (width * (k / (count - 1) - 0.5)) if count > 1 else x
+
+
 def ecdf(ax, values: np.ndarray, **style) -> None:
     values = np.sort(values)
     ax.step(values, np.arange(1, values.size + 1) / values.size, where="post", **style)
@@ -110,9 +115,10 @@ def log2_axis(ax, values, labels: list[str] | None = None) -> None:
 
 def gap_vs_n(ax, rows: pd.DataFrame, ylabel: str, unit: str = "training prompts") -> None:
     """Δ with its CI against the data budget n (log₂), one series per H, and the zero line."""
-    for horizon, at_h in rows.groupby("H"):
+    by_h = rows.groupby("H")
+    for k, (horizon, at_h) in enumerate(by_h):
         at_h = at_h.sort_values("n")
-        errorbar(ax, at_h.n, at_h, "gap", label=f"H = {horizon}")
+        errorbar(ax, dodge(at_h.n, k, by_h.ngroups), at_h, "gap", label=f"H = {horizon}")
     ax.axhline(0, color="black", linewidth=0.6)
     log2_axis(ax, rows.n)
     ax.set(xlabel=f"data budget n ({unit})", ylabel=ylabel)
