@@ -74,10 +74,15 @@ class MathAnalysis:
                 f"{', '.join(sorted({r.config['model']['name_or_path'] for r in runs}))}")
 
 
+def at_largest_H(rows: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The rows at the largest H of their value of ``key`` (H grids may differ within a sweep)."""
+    return rows[rows.H == rows.groupby(key).H.transform("max")]
+
+
 def ordered(rows: pd.DataFrame, key: str) -> list[str]:
     """Values of ``key`` by the base's measured median σ at the largest H, then level, then VF length."""
-    top = rows[rows.H == rows.H.max()]
-    order = top.groupby(key).agg(sigma=("base_median_sigma", "mean"), level=("level", "first"), wrong=("vf_max_wrong", "max"))
+    order = at_largest_H(rows, key).groupby(key).agg(
+        sigma=("base_median_sigma", "mean"), level=("level", "first"), wrong=("vf_max_wrong", "max"))
     return sorted(order.index, key=lambda k: (order.sigma[k], LEVEL_RANK.get(order.level[k], len(LEVEL_RANK)), order.wrong[k]))
 
 
@@ -131,6 +136,7 @@ def families_over_n(a: MathAnalysis) -> list[str]:
 def fig5b_math_vs_n(a: MathAnalysis, out: Path) -> dict:
     """Row 1: accuracy at the largest H vs n; then per VB method Δ vs n, one series per H."""
     families = families_over_n(a)
+    drawn = a.averaged[a.averaged.family.isin(families)]
     fig, axes = grid(1 + len(VERIFIER_METHODS), len(families), (4.6, 3.3))
     for col, family in zip(axes.T, families):
         level = a.averaged[a.averaged.family == family]
@@ -145,8 +151,8 @@ def fig5b_math_vs_n(a: MathAnalysis, out: Path) -> dict:
         col[0].legend(fontsize=6)
         for ax, method in zip(col[1:], VERIFIER_METHODS):
             gap_vs_n(ax, level[level.arm == method], f"Δ = acc({method}) − acc(VF)", unit="training problems")
-    fig.suptitle(f"Figure 5b · MATH: VF vs VB against the data budget n ({a.subject(a.averaged.group)})\n{CI_NOTE}", fontsize=9)
-    return save(fig, out, "fig5b_math_vs_n", provenance(a.runs(a.averaged[a.averaged.family.isin(families)].group)))
+    fig.suptitle(f"Figure 5b · MATH: VF vs VB against the data budget n ({a.subject(drawn.group)})\n{CI_NOTE}", fontsize=9)
+    return save(fig, out, "fig5b_math_vs_n", provenance(a.runs(drawn.group)))
 
 
 def gap_heatmap(ax, rows: pd.DataFrame, scale: float) -> None:
@@ -192,7 +198,7 @@ def long_trace_sets(a: MathAnalysis) -> list[list[str]]:
     if not sets:
         raise Skipped("needs VF models of two stitched trace lengths (vf.stitch.max_wrong) on one base and n: "
                       "experiments/fig6_math_long_trace.sh sweeps them")
-    sigma = a.averaged[a.averaged.H == a.averaged.H.max()].groupby("group").base_median_sigma.mean()
+    sigma = at_largest_H(a.averaged, "group").groupby("group").base_median_sigma.mean()
     return sorted(sets, key=lambda groups: sigma[groups[0]])
 
 

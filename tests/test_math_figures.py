@@ -33,25 +33,25 @@ def estimate(value: float) -> dict:
     return {"accuracy": value, "ci": [value - 0.05, value + 0.05], "n": PROBLEMS}
 
 
-def fake_results(level: str, seed: int, n: int, max_wrong: int = 3) -> dict:
+def fake_results(level: str, seed: int, n: int, max_wrong: int = 3, n_grid: tuple[int, ...] = N_GRID) -> dict:
     config = {"experiment": "math_arms_fake", "seed": seed, "cache_dir": "/cache", "model": {"name_or_path": "tiny"},
               "data": {"n": n}, "vf": {"stitch": {"max_wrong": max_wrong}}, "heterogeneity": {"level": level},
-              "selection": {"n_grid": list(N_GRID)}, "sampling": {"max_tokens": H_STEP}}
-    horizons = [N * H_STEP for N in N_GRID]
+              "selection": {"n_grid": list(n_grid)}, "sampling": {"max_tokens": H_STEP}}
+    horizons = [N * H_STEP for N in n_grid]
     sigma = [SIGMA[level]] * PROBLEMS
     base = {str(H): {"heterogeneity": {"median_sigma": SIGMA[level], "per_prompt_sigma": sigma},
                      "anti_concentration": {"0.5": {"per_prompt": [0.3] * (PROBLEMS - 2) + [None] * 2, "n_degenerate": 2,
                                                     "c0": 0.1}}} for H in horizons}
-    acc = {arm: {str(H): accuracy(arm, level, seed, n, N, max_wrong) for N, H in zip(N_GRID, horizons)}
+    acc = {arm: {str(H): accuracy(arm, level, seed, n, N, max_wrong) for N, H in zip(n_grid, horizons)}
            for arm in ("vf",) + METHODS}
     return {
         "pipeline": "math_arms", "experiment": "math_arms_fake", "level": level, "config": config,
-        "config_hash": config_hash(config), "budget": {"h": H_STEP, "n_grid": list(N_GRID), "horizons": horizons},
+        "config_hash": config_hash(config), "budget": {"h": H_STEP, "n_grid": list(n_grid), "horizons": horizons},
         "sample_counts": {"train_problems": n, "eval_problems": PROBLEMS, "base_samples_per_eval_problem": 8, "m": 8,
                           "vf_traces_per_eval_problem": 2},
         "data_budget": {"n": n}, "base": {"stats": base},
         "arms": {"vf": {H: estimate(v) | {"tokens_mean": float(H)} for H, v in acc["vf"].items()},
-                 "vb": {m: {H: estimate(v) | {"tokens_mean": float(H), "N": N} for (H, v), N in zip(acc[m].items(), N_GRID)}
+                 "vb": {m: {H: estimate(v) | {"tokens_mean": float(H), "N": N} for (H, v), N in zip(acc[m].items(), n_grid)}
                         for m in METHODS}},
         "gaps": {m: {H: {"value": acc[m][H] - acc["vf"][H], "low": acc[m][H] - acc["vf"][H] - 0.1,
                          "high": acc[m][H] - acc["vf"][H] + 0.1, "n": PROBLEMS} for H in acc[m]}
@@ -118,3 +118,9 @@ def test_a_single_n_and_vf_length_skip_figures_5b_5c_and_6(tmp_path):
     assert "single data budget n (4)" in figures["fig5b_math_vs_n"]["skipped"]
     assert "skipped" in figures["fig5c_math_joint_n_H"] and "max_wrong" in figures["fig6_math_long_trace"]["skipped"]
     assert figures["fig5a_math_accuracy_vs_tokens"]["provenance"]["runs"] == 2
+
+
+def test_panels_are_ordered_by_sigma_at_each_configurations_own_largest_H(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path, [("high", 0, 4, 3, (1, 2, 4, 8)), ("low", 0, 4)]))
+    averaged = averaged_table(math_runs_table(sweep))
+    assert [averaged[averaged.group == g].level.iloc[0] for g in ordered(averaged, "group")] == ["low", "high"]
