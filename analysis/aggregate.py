@@ -5,15 +5,19 @@
 a job folder whose ``failed.json`` is newer than its results (or that has none) is a failed job:
 listed, never loaded. Runs whose configs differ only in ``seed`` form one *group*; pooled rows
 treat the (seed, test prompt) pairs of a group as bootstrap units, and pair VB with VF by them.
+MATH-arms runs (``pipeline: math_arms``) are loaded apart (``Sweep.math_runs``); their tables are
+``analysis.math_aggregate``'s.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,7 +27,6 @@ from vbvf.stats import mean_ci, paired_difference_ci
 
 BASE = "base"  # the base policy's row in the tables: its statistics come from base_stats
 NOT_A_SETTING = ("seed", "cache_dir")  # keys that do not change what a run measures
-ARM_SETTINGS = ("data", "vf", "vb", "controls")  # keys that leave the base and its statistics alone
 
 
 def config_key(config: dict, drop: tuple[str, ...]) -> str:
@@ -32,11 +35,14 @@ def config_key(config: dict, drop: tuple[str, ...]) -> str:
 
 
 @dataclass
-class Run:
-    """One finished job: its folder and its ``results.json``."""
+class StoredRun(ABC):
+    """One finished job: its folder and its ``results.json``. Each pipeline's subclass says where
+    its results keep the heterogeneity ``level``, ``n``, ``horizons`` and the base statistics."""
 
     path: Path
     results: dict
+
+    ARM_SETTINGS: ClassVar[tuple[str, ...]]  # keys that leave the base and its statistics alone
 
     @property
     def config(self) -> dict:
@@ -45,14 +51,6 @@ class Run:
     @property
     def seed(self) -> int:
         return self.config["seed"]
-
-    @property
-    def mixture(self) -> str:
-        return self.config["mixture"]["name"]
-
-    @property
-    def n(self) -> int:
-        return self.results["data_budget"].get("n_prompts", self.config["data"]["n"])
 
     @cached_property
     def group(self) -> str:
@@ -67,12 +65,54 @@ class Run:
     @cached_property
     def base_key(self) -> str:
         """Runs with one base key share the base policy and its samples (arm settings aside)."""
-        return config_key(self.config, ("cache_dir",) + ARM_SETTINGS)
+        return config_key(self.config, ("cache_dir",) + self.ARM_SETTINGS)
 
     @cached_property
     def base_family(self) -> str:
         """Bases of one family differ only in their seed: one heterogeneity level."""
-        return config_key(self.config, NOT_A_SETTING + ARM_SETTINGS)
+        return config_key(self.config, NOT_A_SETTING + self.ARM_SETTINGS)
+
+    def base_sigma(self, horizon: int) -> np.ndarray:
+        return np.asarray(self.base_stats(horizon)["heterogeneity"]["per_prompt_sigma"])
+
+    @abstractmethod
+    def base_stats(self, horizon: int) -> dict:
+        """The base policy's statistics at H (performance, heterogeneity, anti-concentration)."""
+
+    @property
+    def sample_counts(self) -> dict:
+        return self.results["sample_counts"]
+
+
+@dataclass
+class Run(StoredRun):
+    """One finished didactic job."""
+
+    ARM_SETTINGS = ("data", "vf", "vb", "controls")
+
+    @property
+    def mixture(self) -> str:
+        return self.config["mixture"]["name"]
+
+    @property
+    def level(self) -> str:
+        """The heterogeneity preset of the base: the mixture."""
+        return self.mixture
+
+    @property
+    def n(self) -> int:
+        return self.results["data_budget"].get("n_prompts", self.config["data"]["n"])
+
+    @property
+    def horizons(self) -> list[int]:
+        return self.results["horizons"]
+
+    @property
+    def counts_text(self) -> str:
+        return f"{self.sample_counts['test_prompts']} test prompts × {self.sample_counts['samples_per_prompt']} samples"
+
+    def base_stats(self, horizon: int) -> dict:
+        return self.results["base_stats"][str(horizon)]
 
     def series(self) -> dict[str, dict]:
         """Every policy's per-H statistics: the base, then the arms."""
@@ -81,8 +121,44 @@ class Run:
     def per_prompt(self, arm: str, horizon: int) -> np.ndarray:
         return np.asarray(self.series()[arm][str(horizon)]["per_prompt_return"], dtype=np.float64)
 
-    def base_sigma(self, horizon: int) -> np.ndarray:
-        return np.asarray(self.results["base_stats"][str(horizon)]["heterogeneity"]["per_prompt_sigma"])
+
+@dataclass
+class MathRun(StoredRun):
+    """One finished MATH-arms job (``pipeline: math_arms``): VF and VB at matched H = N·h."""
+
+    ARM_SETTINGS = ("data", "vf", "vb")
+
+    @property
+    def level(self) -> str:
+        """The heterogeneity preset of the base (``heterogeneity.level``, or none)."""
+        return self.results["level"]
+
+    @property
+    def n(self) -> int:
+        return self.results["data_budget"]["n"]
+
+    @property
+    def horizons(self) -> list[int]:
+        return self.results["budget"]["horizons"]
+
+    @property
+    def max_wrong(self) -> int:
+        """The most wrong attempts in a stitched VF training trace (its length)."""
+        return self.config["vf"]["stitch"]["max_wrong"]
+
+    @property
+    def sample_counts(self) -> dict:
+        """The test-side counts (the training side is n)."""
+        return {k: v for k, v in self.results["sample_counts"].items() if k != "train_problems"}
+
+    @property
+    def counts_text(self) -> str:
+        c = self.sample_counts
+        return (f"{c['eval_problems']} test problems × {c['base_samples_per_eval_problem']} base samples "
+                f"(σ, c from m = {c['m']}), {c['vf_traces_per_eval_problem']} VF traces each")
+
+    def base_stats(self, horizon: int) -> dict:
+        return self.results["base"]["stats"][str(horizon)]
 
 
 @dataclass
@@ -90,8 +166,9 @@ class Sweep:
     """The finished runs under a folder, and the jobs that failed."""
 
     root: Path
-    runs: list[Run]
+    runs: list[Run]  # didactic runs
     failed: list[dict] = field(default_factory=list)
+    math_runs: list[MathRun] = field(default_factory=list)  # MATH-arms runs
 
     def groups(self) -> dict[str, list[Run]]:
         """Runs by group, each list sorted by seed (the order that pairs units across arms)."""
@@ -107,9 +184,10 @@ def job_failed(job_dir: Path) -> bool:
 
 
 def load_sweep(root: str | Path) -> Sweep:
-    """Every finished run under ``root`` (recursively); failed jobs are listed with their error."""
+    """Every finished run under ``root`` (recursively), didactic and MATH-arms apart; failed jobs
+    are listed with their error."""
     root = Path(root)
-    runs, failed = [], []
+    runs, math_runs, failed = [], [], []
     job_dirs = sorted({p.parent for name in ("results.json", "failed.json") for p in root.rglob(name)})
     for job_dir in job_dirs:
         if job_failed(job_dir):
@@ -117,8 +195,12 @@ def load_sweep(root: str | Path) -> Sweep:
             failed.append({"run_dir": str(job_dir.relative_to(root)), "error": record["error"],
                            "overrides": record.get("overrides", [])})
         else:
-            runs.append(Run(job_dir, json.loads((job_dir / "results.json").read_text())))
-    return Sweep(root, runs, failed)
+            results = json.loads((job_dir / "results.json").read_text())
+            if results.get("pipeline") == "math_arms":
+                math_runs.append(MathRun(job_dir, results))
+            else:
+                runs.append(Run(job_dir, results))
+    return Sweep(root, runs, failed, math_runs)
 
 
 def estimate_columns(prefix: str, est: dict | None) -> dict:
@@ -137,7 +219,7 @@ def run_rows(run: Run, root: Path) -> list[dict]:
             rows.append({
                 "run_dir": str(run.path.relative_to(root)), "config_hash": run.results["config_hash"],
                 "group": run.group, "family": run.family, "seed": run.seed, "mixture": run.mixture,
-                "base_median_sigma": run.results["base_stats"][str(horizon)]["heterogeneity"]["median_sigma"],
+                "base_median_sigma": run.base_stats(horizon)["heterogeneity"]["median_sigma"],
                 "n": run.n, "H": horizon, "arm": arm,
                 **estimate_columns("J", stats["J"]), **estimate_columns("J_norm", stats["J_norm"]),
                 **estimate_columns("success", stats["success"]), "tokens_mean": stats.get("tokens_mean"),

@@ -1,28 +1,27 @@
-"""Figures 1–4, 7 and 8 of SPEC §5, regenerated from a sweep's stored results (never by rerunning).
+"""Figures of SPEC §5, regenerated from a sweep's stored results (never by rerunning).
 
-``python -m analysis.figures SWEEP_DIR --out DIR`` writes each figure as PNG and PDF, the tables
-and fits it draws from (``runs.csv``, ``pooled.csv``, ``fits.json``, ``failed_jobs.json``), and
-``figures.json``: per figure its files, caption and provenance (config hashes, seeds, sample
-counts), or the reason it was skipped. Figures 2–4 show one VB arm (``--vb-arm``; default VB-RL
-when present, else the BoN with the largest N); ``fits.json`` has every arm. Figures 1 and 3
-use the data budget n that most configurations share (the largest on a tie).
+``python -m analysis.figures SWEEP_DIR --out DIR`` draws what the sweep holds: for didactic runs
+figures 1–4, 7 and 8 (here), for MATH-arms runs figures 5, 6 and the MATH figures 7 and 8
+(``analysis.math_figures``). Each figure is written as PNG and PDF, beside the tables and fits it
+draws from (didactic: ``runs.csv``, ``pooled.csv``, ``fits.json``; MATH: ``math_runs.csv``,
+``math_averaged.csv``; both: ``failed_jobs.json``), and ``figures.json``: per figure its files,
+caption and provenance (config hashes, seeds, sample counts), or the reason it was skipped.
+Didactic figures 2–4 show one VB arm (``--vb-arm``; default VB-RL when present, else the BoN with
+the largest N); ``fits.json`` has every arm. Figures 1 and 3 use the data budget n that most
+configurations share (the largest on a tie).
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from analysis.aggregate import (  # noqa: E402
+from analysis.aggregate import (
     BASE,
     Run,
     Sweep,
@@ -30,12 +29,27 @@ from analysis.aggregate import (  # noqa: E402
     load_sweep,
     write_tables,
 )
-from analysis.fits import FIXED_N, PROPORTIONAL_N, write_fits  # noqa: E402
-from vbvf.pipeline.artifacts import atomic_write_json  # noqa: E402
-
-
-class Skipped(Exception):
-    """The sweep does not hold a figure's data; the message says what is missing."""
+from analysis.base_figures import (
+    anti_concentration_figure,
+    base_levels,
+    heterogeneity_figure,
+)
+from analysis.fits import FIXED_N, PROPORTIONAL_N, write_fits
+from analysis.math_figures import math_figures
+from analysis.plotting import (
+    Skipped,
+    by_name,
+    by_sigma,
+    draw,
+    errorbar,
+    gap_vs_n,
+    grid,
+    level_title,
+    provenance,
+    reference_n,
+    save,
+)
+from vbvf.pipeline.artifacts import atomic_write_json
 
 
 @dataclass
@@ -65,73 +79,6 @@ def primary_vb_arm(pooled: pd.DataFrame) -> str | None:
         return "vb_rl"
     bon = sorted((int(a.split("@")[1]), a) for a in arms if a.startswith("vb_bon@"))
     return bon[-1][1] if bon else (min(arms) if arms else None)
-
-
-def reference_n(rows: pd.DataFrame) -> int:
-    """The n that most configurations (groups) share; the largest on a tie."""
-    counts = rows.drop_duplicates("group").n.value_counts()
-    return int(max(counts[counts == counts.max()].index))
-
-
-def by_sigma(rows: pd.DataFrame, key: str) -> list[str]:
-    """Values of ``key`` ordered by the base's measured median σ at the largest H."""
-    top = rows[rows.H == rows.H.max()]
-    return list(top.groupby(key).base_median_sigma.mean().sort_values().index)
-
-
-def level_title(rows: pd.DataFrame) -> str:
-    top = rows[rows.H == rows.H.max()]
-    return f"mixture '{top.mixture.iloc[0]}': base median σ = {top.base_median_sigma.mean():.2f} at H = {top.H.iloc[0]}"
-
-
-# --- provenance and saving ---------------------------------------------------------------------
-
-
-def provenance(runs: list[Run]) -> dict:
-    """Config hashes, seeds, sample counts and data budgets of the runs a figure draws."""
-    counts = sorted({(r.results["sample_counts"]["test_prompts"], r.results["sample_counts"]["samples_per_prompt"])
-                     for r in runs})
-    return {"config_hashes": sorted({r.results["config_hash"] for r in runs}), "seeds": sorted({r.seed for r in runs}),
-            "sample_counts": [{"test_prompts": t, "samples_per_prompt": m} for t, m in counts],
-            "n": sorted({r.n for r in runs}), "runs": len(runs)}
-
-
-def caption(prov: dict) -> str:
-    hashes = prov["config_hashes"]
-    shown = " ".join(hashes[:4]) + (f" +{len(hashes) - 4} more" if len(hashes) > 4 else "")
-    counts = ", ".join(f"{c['test_prompts']} test prompts × {c['samples_per_prompt']} samples" for c in prov["sample_counts"])
-    return (f"{prov['runs']} runs · configs {shown} · seeds {','.join(map(str, prov['seeds']))} · {counts} · "
-            f"n = {','.join(map(str, prov['n']))}")
-
-
-def save(fig: plt.Figure, out: Path, name: str, prov: dict, notes: list[str] | None = None) -> dict:
-    """Caption the figure, write it as PNG and PDF (full provenance in their metadata); its manifest entry."""
-    text = caption(prov)
-    fig.text(0.01, 0.005, text, fontsize=6, color="dimgrey", wrap=True)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    full = json.dumps(prov)
-    paths = [out / f"{name}.png", out / f"{name}.pdf"]
-    fig.savefig(paths[0], dpi=130, metadata={"Title": name, "Description": text, "Comment": full})
-    fig.savefig(paths[1], metadata={"Title": name, "Subject": text, "Keywords": full})
-    plt.close(fig)
-    return {"files": [p.name for p in paths], "caption": text, "provenance": prov, "notes": notes or []}
-
-
-def grid(nrows: int, ncols: int, size: tuple[float, float] = (4.4, 3.4)) -> tuple[plt.Figure, np.ndarray]:
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows + 0.4), squeeze=False)
-    return fig, axes
-
-
-def errorbar(ax, x, rows: pd.DataFrame, column: str, **style) -> None:
-    """``column`` with its CI columns as error bars."""
-    y = rows[column].to_numpy(dtype=float)
-    err = [y - rows[f"{column}_low"].to_numpy(dtype=float), rows[f"{column}_high"].to_numpy(dtype=float) - y]
-    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, **style)
-
-
-def ecdf(ax, values: np.ndarray, **style) -> None:
-    values = np.sort(values)
-    ax.step(values, np.arange(1, values.size + 1) / values.size, where="post", **style)
 
 
 # --- the figures -------------------------------------------------------------------------------
@@ -259,93 +206,31 @@ def fig4_gap_vs_n(a: Analysis, out: Path) -> dict:
     fig, axes = grid(1, len(families))
     for ax, family in zip(axes[0], families):
         level = rows[rows.family == family]
-        for horizon, at_h in level.groupby("H"):
-            at_h = at_h.sort_values("n")
-            errorbar(ax, at_h.n, at_h, "gap", label=f"H = {horizon}")
-        ax.axhline(0, color="black", linewidth=0.6)
-        ax.set_xscale("log", base=2)
-        ax.set(xlabel="data budget n (training prompts)", ylabel=f"Δ = J({a.vb_arm}) − J(vf)")
+        gap_vs_n(ax, level, f"Δ = J({a.vb_arm}) − J(vf)")
         ax.set_title(level_title(level), fontsize=8)
-        ax.legend(fontsize=6)
     fig.suptitle(f"Figure 4 · gap vs data budget n, {a.vb_arm} vs VF", fontsize=10)
     return save(fig, out, "fig4_gap_vs_n", provenance(a.runs(rows[rows.family.isin(families)].group)))
 
 
-def base_levels(sweep: Sweep) -> list[list[Run]]:
-    """One run per distinct base (arm settings aside), grouped by heterogeneity level, by σ."""
-    distinct = {run.base_key: run for run in sweep.runs}
-    levels: dict[str, list[Run]] = {}
-    for run in distinct.values():
-        levels.setdefault(run.base_family, []).append(run)
-    top = max(sweep.runs[0].results["horizons"])
-    return sorted(levels.values(), key=lambda runs: np.median(np.concatenate([r.base_sigma(top) for r in runs])))
-
-
-def require_runs(a: Analysis) -> list[list[Run]]:
-    if not a.sweep.runs:
-        raise Skipped(f"no finished runs under {a.sweep.root}")
-    return base_levels(a.sweep)
-
-
 def fig7_heterogeneity(a: Analysis, out: Path) -> dict:
-    """Distribution of the base's σ_x at the largest H, and σ_x/H vs H (median, quartile band)."""
-    levels = require_runs(a)
-    fig, axes = grid(1, 2)
-    for runs in levels:
-        horizons = runs[0].results["horizons"]
-        label = f"'{runs[0].mixture}' ({len(runs)} seeds)"
-        ecdf(axes[0, 0], np.concatenate([r.base_sigma(horizons[-1]) for r in runs]), label=label)
-        ratios = [np.concatenate([r.base_sigma(h) for r in runs]) / h for h in horizons]
-        q25, q50, q75 = np.array([np.quantile(x, [0.25, 0.5, 0.75]) for x in ratios]).T
-        line, = axes[0, 1].plot(horizons, q50, marker="o", label=label)
-        axes[0, 1].fill_between(horizons, q25, q75, alpha=0.15, color=line.get_color())
-    top = levels[0][0].results["horizons"][-1]
-    axes[0, 0].set(xlabel=f"σ_x of the base at H = {top} (per test prompt)", ylabel="share of prompts ≤ σ_x",
-                   title="distribution of σ_x over prompts")
-    axes[0, 1].set(xlabel="H (tokens)", ylabel="σ_x / H: median, quartile band", title="σ_x / H vs H")
-    axes[0, 1].set_xscale("log", base=2)
-    for ax in axes[0]:
-        ax.legend(fontsize=7)
-    fig.suptitle("Figure 7 · heterogeneity of the base", fontsize=10)
-    return save(fig, out, "fig7_heterogeneity", provenance([r for runs in levels for r in runs]))
+    return heterogeneity_figure(base_levels(a.sweep.runs), out, "fig7_heterogeneity", "Figure 7 · heterogeneity of the base")
 
 
 def fig8_anti_concentration(a: Analysis, out: Path) -> dict:
-    """Distribution of c_x(ε) over test prompts at the largest H, one panel per ε."""
-    levels = require_runs(a)
-    top = str(levels[0][0].results["horizons"][-1])
-    eps_grid = list(levels[0][0].results["base_stats"][top]["anti_concentration"])
-    fig, axes = grid(1, len(eps_grid), (3.6, 3.4))
-    for ax, eps in zip(axes[0], eps_grid):
-        stats = [[r.results["base_stats"][top]["anti_concentration"][eps] for r in runs] for runs in levels]
-        for runs, per_seed in zip(levels, stats):
-            values = np.array([c for s in per_seed for c in s["per_prompt"] if c is not None], dtype=float)
-            degenerate = sum(s["n_degenerate"] for s in per_seed)
-            if values.size:
-                ecdf(ax, values, label=f"'{runs[0].mixture}' ({degenerate}/{degenerate + values.size} degenerate)")
-        ax.axvline(stats[0][0]["c0"], color="grey", linestyle=":", label="c₀")
-        ax.set(xlabel=f"c_x(ε = {eps}) at H = {top}", ylabel="share of prompts ≤ c_x", xlim=(0, 1))
-        ax.legend(fontsize=6)
-    fig.suptitle("Figure 8 · anti-concentration of the base: P(R ≥ μ_x + ε·σ_x) per prompt", fontsize=10)
-    return save(fig, out, "fig8_anti_concentration", provenance([r for runs in levels for r in runs]))
+    return anti_concentration_figure(base_levels(a.sweep.runs), out, "fig8_anti_concentration",
+                                     "Figure 8 · anti-concentration of the base: P(R ≥ μ_x + ε·σ_x) per prompt")
 
 
-FIGURES: dict[str, Callable[[Analysis, Path], dict]] = {
-    "fig1_performance_vs_H": fig1_performance_vs_H,
-    "fig2_gap_vs_H": fig2_gap_vs_H,
-    "fig3_gap_vs_sigma": fig3_gap_vs_sigma,
-    "fig4_gap_vs_n": fig4_gap_vs_n,
-    "fig7_heterogeneity": fig7_heterogeneity,
-    "fig8_anti_concentration": fig8_anti_concentration,
-}
+FIGURES = by_name(fig1_performance_vs_H, fig2_gap_vs_H, fig3_gap_vs_sigma, fig4_gap_vs_n, fig7_heterogeneity,
+                  fig8_anti_concentration)
 
 
-def draw(figure: Callable[[Analysis, Path], dict], analysis: Analysis, out: Path) -> dict:
-    """A figure's manifest entry: its files and provenance, or why it was skipped."""
-    try:
-        return figure(analysis, out)
-    except Skipped as reason:
-        return {"skipped": str(reason)}
+def didactic_figures(sweep: Sweep, args: argparse.Namespace) -> tuple[dict, str | None]:
+    """Tables, fits and figures 1–4, 7, 8 of the didactic runs; their manifest entries and the VB arm shown."""
+    pooled = write_tables(sweep, args.out, args.n_bootstrap, args.seed)["pooled"]
+    fits = write_fits(sweep, args.out, args.n_bootstrap, args.seed)
+    analysis = Analysis(sweep, pooled, fits, args.vb_arm or primary_vb_arm(pooled))
+    return {name: draw(figure, analysis, args.out) for name, figure in FIGURES.items()}, analysis.vb_arm
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -353,13 +238,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--vb-arm", help="VB arm of figures 2-4 (default: vb_rl, else the BoN with the largest N)")
     args = parser.parse_args(argv)
     sweep = load_sweep(args.sweep_dir)
-    pooled = write_tables(sweep, args.out, args.n_bootstrap, args.seed)["pooled"]
-    fits = write_fits(sweep, args.out, args.n_bootstrap, args.seed)
-    analysis = Analysis(sweep, pooled, fits, args.vb_arm or primary_vb_arm(pooled))
-    figures = {name: draw(figure, analysis, args.out) for name, figure in FIGURES.items()}
-    manifest = {"sweep": str(sweep.root), "vb_arm": analysis.vb_arm, "failed_jobs": sweep.failed, "figures": figures}
+    args.out.mkdir(parents=True, exist_ok=True)
+    figures, vb_arm = didactic_figures(sweep, args) if sweep.runs or not sweep.math_runs else ({}, None)
+    if sweep.math_runs:
+        figures |= math_figures(sweep, args.out)
+    manifest = {"sweep": str(sweep.root), "vb_arm": vb_arm, "failed_jobs": sweep.failed, "figures": figures}
+    atomic_write_json(args.out / "failed_jobs.json", sweep.failed)
     atomic_write_json(args.out / "figures.json", manifest)
-    print(f"{len(sweep.runs)} runs, {len(sweep.failed)} failed jobs under {sweep.root}")
+    print(f"{len(sweep.runs)} didactic and {len(sweep.math_runs)} MATH-arms runs, {len(sweep.failed)} failed jobs under {sweep.root}")
     for job in sweep.failed:
         print(f"  failed job {job['run_dir']}: {job['error']}")
     for name, entry in figures.items():

@@ -162,3 +162,13 @@ def test_recipes_compute_n_proportional_to_H_and_parse():
     out = subprocess.run(["bash", "-c", "source experiments/common.sh cpu && proportional_n && echo $EXPERIMENT"],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     assert out == ["16,32,64", "didactic_cpu"]
+
+
+def test_math_recipes_pick_the_math_experiments_and_no_didactic_grid():
+    for scale, experiment in (("cpu", "math_arms_cpu"), ("real", "math_arms")):
+        out = subprocess.run(["bash", "-c", f"TESTBED=math; source experiments/common.sh {scale} && "
+                              "echo $EXPERIMENT ${#GRID_OVERRIDES[@]} $N_GRID"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+        assert out[:2] == [experiment, "0"]  # the MATH H grid is the experiment's own selection.n_grid
+    wrong = subprocess.run(["bash", "-c", "TESTBED=math; source experiments/common.sh paper"], cwd=ROOT, capture_output=True, text=True)
+    assert wrong.returncode == 2 and "cpu or real" in wrong.stderr
