@@ -27,17 +27,35 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from omegaconf import OmegaConf
 
-from vbvf.arms.math_training import load_tokenizer, sft_examples, train_stage, verifier_examples
-from vbvf.config import Config, TrainConfig
+from vbvf.arms.math_training import (
+    load_tokenizer,
+    sft_examples,
+    train_stage,
+    verifier_examples,
+)
+from vbvf.config import TrainConfig
 from vbvf.pipeline.artifacts import atomic_write_json, config_hash
-from vbvf.pipeline.math_eval import SELECTIONS, accuracy_estimate, selection_correct
-from vbvf.pipeline.math_samples import GradedSamples, final_correct_within, grade_by_attempt
+from vbvf.pipeline.math_eval import (
+    SELECTIONS,
+    accuracy_estimate,
+    selection_correct,
+    typed_config,
+)
 from vbvf.pipeline.math_report import print_math_arms
+from vbvf.pipeline.math_samples import (
+    GradedSamples,
+    final_correct_within,
+    grade_by_attempt,
+)
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import DONE, StageCache
-from vbvf.policies.samplers import CachedSampler, LazySampler, SamplingParams, backend_of
+from vbvf.policies.samplers import (
+    CachedSampler,
+    LazySampler,
+    SamplingParams,
+    backend_of,
+)
 from vbvf.policies.scorer import HFScorer
 from vbvf.stats import mean_ci, paired_difference_ci, performance, policy_statistics
 from vbvf.tasks.math import GradingPool, build_prompt, load_problems, solve_times
@@ -46,11 +64,6 @@ from vbvf.tasks.math.config import CORRECT_SOURCES, WrongAttemptsConfig
 from vbvf.tasks.math.voting import MemoMatch
 
 log = logging.getLogger(__name__)
-
-
-def typed_config(cfg: Any) -> dict:
-    """The config as plain Python, checked against the top-level schema and completed with defaults."""
-    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(Config), cfg), resolve=True)
 
 
 def validate(cfg: dict) -> None:

@@ -178,7 +178,7 @@ def base_statistics(g: Graded, ev: dict, seed: int) -> dict:
     return out
 
 
-def _typed(cfg: Any) -> dict:
+def typed_config(cfg: Any) -> dict:
     """The config as plain Python, checked against the top-level schema (an unknown key or a wrong
     type raises here, also for a plain dict passed from code) and completed with its defaults."""
     return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(Config), cfg), resolve=True)
@@ -186,7 +186,7 @@ def _typed(cfg: Any) -> dict:
 
 def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     """Run the MATH evaluation described by ``cfg``; write and return ``results.json``'s content."""
-    cfg = _typed(cfg)
+    cfg = typed_config(cfg)
     validate(cfg)
     start, timing = time.perf_counter(), {}
     problems = load_problems(**cfg["data"]["eval"])
