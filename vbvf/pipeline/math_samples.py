@@ -9,6 +9,7 @@ first H tokens. Grading goes through one ``GradingPool``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -27,12 +28,12 @@ class GradedSamples:
     attempt_correct: list[list[list[bool]]]
     solved_at: np.ndarray  # float: tokens to the end of the first correct attempt, inf when none
 
-    @property
+    @cached_property
     def final_answers(self) -> list[list[str | None]]:
         """The answer of each sample: that of its last attempt with a box."""
         return [[_last_answer(attempts) for attempts in row] for row in self.attempts]
 
-    @property
+    @cached_property
     def final_correct(self) -> np.ndarray:
         """Is the final answer right (the last attempt with a box is graded correct)?"""
         out = np.zeros(self.tokens.shape, dtype=bool)
