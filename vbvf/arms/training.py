@@ -1,17 +1,27 @@
-"""Thin wrappers around trl/transformers trainers shared by the arms: precision and SFT.
+"""Thin wrappers around trl/transformers trainers shared by the arms: precision, SFT and held-out stopping.
 
 trl's configs default to bf16, which fails on a CPU; ``precision`` picks it from the device.
+A ``HeldOut`` monitor evaluates a held-out metric during training, keeps the best weights and
+stops when the metric reaches its target or stops improving; what it saw is written to
+``fit.json`` beside the model, so every trained stage records whether it fit its data.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Optional
 
 import torch
 from datasets import Dataset
+from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
+
+from vbvf.pipeline.artifacts import atomic_write_json
 
 from vbvf.config import TrainConfig
 
@@ -45,7 +55,106 @@ def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
     )
 
 
-def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfig, seed: int) -> list[dict]:
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HeldOut:
+    """A held-out metric (lower is better) evaluated every ``every`` optimiser steps.
+
+    Training stops at the first evaluation with ``metric ≤ target`` (when a target is set) or after
+    ``patience`` evaluations without an improvement of more than ``min_delta``; the best weights
+    seen are restored at the end. ``max_steps`` of the stage stays the cap.
+    """
+
+    metric: Callable[[torch.nn.Module], float]
+    every: int
+    patience: int
+    target: Optional[float] = None
+    min_delta: float = 0.0
+    name: str = "heldout_loss"
+    history: list[dict] = field(default_factory=list)
+    best: Optional[dict] = None
+    stop_reason: str = "max_steps"
+
+    def report(self, extra: dict | None = None) -> dict:
+        """What fit.json holds: the held-out curve, the best point, why training stopped, and the target."""
+        return {"metric": self.name, "history": self.history, "best": self.best, "stop_reason": self.stop_reason,
+                "target": self.target, "reached_target": None if self.target is None else bool(
+                    self.best is not None and self.best["value"] <= self.target)} | (extra or {})
+
+
+class HeldOutCallback(TrainerCallback):
+    """Runs a ``HeldOut`` monitor inside a transformers/trl Trainer.
+
+    transformers' ``EarlyStoppingCallback`` needs ``load_best_model_at_end``, which writes a full
+    checkpoint at every evaluation and evaluates only a Trainer loss; this keeps the best weights
+    in memory and evaluates any metric (the base's gap to the Bayes NLL, a verifier's BCE).
+    """
+
+    def __init__(self, monitor: HeldOut):
+        self.monitor = monitor
+        self._best_state: dict | None = None
+        self._bad = 0
+
+    def _evaluate(self, model, step: int, control) -> None:
+        mon = self.monitor
+        value = float(mon.metric(model))
+        mon.history.append({"step": step, "value": value})
+        log.info("step %d: %s = %.4f", step, mon.name, value)
+        if mon.best is None or value < mon.best["value"] - mon.min_delta:
+            mon.best = {"step": step, "value": value}
+            self._best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            self._bad = 0
+        else:
+            self._bad += 1
+        if mon.target is not None and value <= mon.target:
+            mon.stop_reason, control.should_training_stop = "target", True
+        elif self._bad >= mon.patience:
+            mon.stop_reason, control.should_training_stop = "patience", True
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self._evaluate(model, 0, control)
+        control.should_training_stop = False  # never stop before the first step
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step % self.monitor.every == 0:
+            self._evaluate(model, state.global_step, control)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        mon = self.monitor
+        if mon.history[-1]["step"] != state.global_step:
+            self._evaluate(model, state.global_step, control)
+        if self._best_state is not None and mon.best["step"] != state.global_step:
+            model.load_state_dict(self._best_state)
+        mon.best = dict(mon.best, steps_run=state.global_step)
+
+
+def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = None) -> list[dict]:
+    """Train with ``monitor`` (if any), save the model, write ``train_log.json`` and ``fit.json``; return the loss rows."""
+    if monitor is not None:
+        trainer.add_callback(HeldOutCallback(monitor))
+    outcome = trainer.train()
+    trainer.save_model(str(out_dir))
+    rows = save_log(trainer, out_dir)
+    if trainer.is_world_process_zero():
+        report = (monitor.report() if monitor is not None else {"metric": None, "stop_reason": "max_steps"})
+        report |= {"mean_train_loss": outcome.training_loss, "last_logged_train_loss": rows[-1]["loss"] if rows else None,
+                   "steps_run": trainer.state.global_step}
+        # an extra value may be a callable: evaluated now, on the final (best) weights
+        report |= {name: value() if callable(value) else value for name, value in (extra or {}).items()}
+        atomic_write_json(Path(out_dir) / "fit.json", report)
+    return rows
+
+
+def read_fit(model_dir: Path) -> dict | None:
+    """A trained stage's ``fit.json`` (None for a stage that was not trained, e.g. π_b itself)."""
+    path = Path(model_dir) / "fit.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfig, seed: int,
+        monitor: HeldOut | None = None, extra: dict | None = None) -> list[dict]:
     """Completion-only SFT of ``model`` on pre-tokenised examples; saves to ``out_dir``; returns the log."""
     args = SFTConfig(
         **trainer_args(train, out_dir, seed),
@@ -56,11 +165,10 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
         dataset_num_proc=None,
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
-    trainer.train()
-    trainer.save_model(str(out_dir))
+    rows = fit(trainer, out_dir, monitor, extra)
     if trainer.is_world_process_zero():  # under accelerate launch, one process writes
         tokenizer.save_pretrained(str(out_dir))
-    return save_log(trainer, out_dir)
+    return rows
 
 
 def save_log(trainer, out_dir: Path) -> list[dict]:

@@ -54,6 +54,30 @@ def pick_device(device: str = "auto") -> torch.device:
     return torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
 
 
+@torch.no_grad()
+def token_nll(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray, batch_size: int = 1024) -> float:
+    """Mean per-token NLL (nats) of a causal LM on the generated tokens of budget-L ``traces`` (up to eos, never pad).
+
+    The same tokens and the same mean as ``vbvf.policies.mixture_predictive.bayes_nll``, so the two
+    subtract into the LM's gap to the Bayes reference.
+    """
+    traces = np.asarray(traces, dtype=np.int64)
+    ids = np.concatenate([prompt_ids(task, prompts), traces], axis=1)
+    start = ids.shape[1] - traces.shape[1]
+    scored = np.cumsum(traces == task.pad, axis=1) == 0
+    device = next(model.parameters()).device
+    total, count = 0.0, int(scored.sum())
+    was_training = model.training
+    model.eval()
+    for lo in range(0, len(ids), batch_size):
+        batch = torch.as_tensor(ids[lo : lo + batch_size], device=device)
+        logits = model(input_ids=batch, attention_mask=(batch != task.pad).long()).logits[:, start - 1 : -1].float()
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, batch[:, start:, None])[..., 0]
+        total -= float(logp[torch.as_tensor(scored[lo : lo + batch_size], device=device)].sum())
+    model.train(was_training)
+    return total / max(count, 1)
+
+
 @dataclass
 class LMPolicy:
     """A causal LM (a directory saved with ``save_pretrained``) used as a policy on the task."""

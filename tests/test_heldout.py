@@ -1,0 +1,73 @@
+"""Held-out stopping of training stages: patience, target, best weights restored, fit.json written."""
+
+import json
+
+import numpy as np
+import torch
+
+from vbvf.arms.training import HeldOut, sft
+from vbvf.config import TrainConfig
+from vbvf.models.gpt2 import build_lm, build_tokenizer
+from vbvf.policies.lm import trace_examples
+from vbvf.policies.procedural import ProceduralPolicy
+from vbvf.tasks.planted import PlantedTask
+
+TASK = PlantedTask(vocab_size=4, prompt_length=2, n_train=10, n_test=2)
+
+
+def train_with(values, tmp_path, **monitor_kwargs):
+    """SFT a tiny LM whose held-out metric replays ``values``; also snapshot the weights at each evaluation."""
+    torch.set_num_threads(1)
+    prompts = TASK.train_prompts
+    traces = ProceduralPolicy(TASK, [0.5]).sample(prompts, 1, 8, seed=0)[:, 0]
+    model = build_lm(TASK, 1, 16, 2, n_positions=12)
+    snapshots = []
+
+    def metric(lm):
+        snapshots.append({k: v.detach().clone() for k, v in lm.state_dict().items()})
+        return values[min(len(snapshots) - 1, len(values) - 1)]
+
+    monitor = HeldOut(metric=metric, every=1, name="replayed", **monitor_kwargs)
+    train = TrainConfig(max_steps=50, batch_size=4, learning_rate=1e-2, warmup_ratio=0.0)
+    sft(model, build_tokenizer(TASK), trace_examples(TASK, prompts, traces), tmp_path, train, seed=0, monitor=monitor)
+    return model, snapshots, json.loads((tmp_path / "fit.json").read_text())
+
+
+def test_patience_stops_and_restores_the_best_weights(tmp_path):
+    model, snapshots, fit = train_with([3.0, 2.0, 1.0, 1.5, 1.6, 1.7, 1.8], tmp_path, patience=2)
+    assert fit["stop_reason"] == "patience"
+    assert fit["steps_run"] == 4  # evaluations at steps 0..4; steps 3 and 4 did not improve on step 2
+    assert fit["best"]["step"] == 2 and fit["best"]["value"] == 1.0
+    assert [row["step"] for row in fit["history"]] == [0, 1, 2, 3, 4]
+    best = snapshots[2]
+    assert all(torch.equal(best[k], v) for k, v in model.state_dict().items())
+    assert not torch.equal(snapshots[4]["transformer.wte.weight"], best["transformer.wte.weight"])
+    assert np.isfinite(fit["mean_train_loss"]) and fit["mean_train_loss"] > 0
+
+
+def test_target_stops_at_once_and_is_recorded(tmp_path):
+    _, _, fit = train_with([3.0, 2.5, 0.5, 0.4], tmp_path, patience=10, target=1.0)
+    assert fit["stop_reason"] == "target" and fit["steps_run"] == 2 and fit["reached_target"] is True
+
+
+def test_a_missed_target_is_recorded_as_missed(tmp_path):
+    _, _, fit = train_with([3.0, 2.5, 2.6, 2.7], tmp_path, patience=2, target=1.0)
+    assert fit["stop_reason"] == "patience" and fit["reached_target"] is False and fit["best"]["value"] == 2.5
+
+
+def test_fidelity_report_flags_an_unfaithful_base_in_words():
+    from vbvf.pipeline.fidelity import fidelity_report
+    from vbvf.stats import policy_statistics
+
+    rng = np.random.default_rng(0)
+    faithful_t = rng.integers(2, 10, size=(16, 8))
+    stats = lambda t: {str(h): policy_statistics(t, h, [0.5], 0.1, n_resamples=50) for h in (8, 16)}  # noqa: E731
+    fit = {"best": {"step": 300, "value": 0.5}, "steps_run": 300, "target": 0.02, "reached_target": False,
+           "stop_reason": "max_steps", "bayes_nll_heldout": 1.5, "test_prompts": {"gap": 0.5}}
+    same = fidelity_report(stats(faithful_t), stats(faithful_t), None, tolerance=0.1)
+    assert same["faithful"] and same["max_abs_J_norm_diff"] == 0 and same["warnings"] == []
+    unsolved = np.full_like(faithful_t, np.iinfo(np.int64).max)
+    bad = fidelity_report(stats(unsolved), stats(faithful_t), fit, tolerance=0.1)
+    assert not bad["faithful"] and bad["max_abs_J_norm_diff"] > 0.5
+    assert any("NOT faithful" in w for w in bad["warnings"]) and any("missed its NLL target" in w for w in bad["warnings"])
+    assert bad["per_horizon"]["16"]["success"] == {"lm": 0.0, "procedural": 1.0, "diff": -1.0}

@@ -1,0 +1,78 @@
+"""The exact next-token predictive of a procedural mixture: the Bayes reference an LM base is held to.
+
+A trace of the mixture draws one γ, then runs μ_γ. Before the trace is solved, μ_γ emits the next
+missing gold token with probability p_γ = γ + (1 − γ)/V and each other digit with (1 − γ)/V; once
+solved it emits eos. The likelihood of a prefix with s progress steps and f other steps is
+p_γ^s ((1 − γ)/V)^f, so the posterior over γ depends only on (s, f) and the predictive is
+
+    P(next = needed gold token | prefix) = Σ_γ w_γ(s, f) p_γ
+    P(next = d | prefix) = Σ_γ w_γ(s, f) (1 − γ)/V   for every other digit d
+    P(next = eos | solved prefix) = 1,
+
+with w_γ(s, f) ∝ w_γ p_γ^s ((1 − γ)/V)^f. Progress steps are exactly the greedy subsequence
+matches, so s is the number of gold tokens matched so far. No LM can have a lower expected
+per-token NLL on mixture traces than this predictive; the gap to it measures how well the LM
+reproduces its training distribution.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from scipy.special import logsumexp
+
+from vbvf.policies.procedural import progress_probability
+from vbvf.tasks.planted import PlantedTask
+
+
+def token_log_predictive(
+    task: PlantedTask, gammas: Sequence[float], weights: Sequence[float] | None, prompts: np.ndarray, traces: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """log P(a_t | x, a_<t) under the mixture for every generated token, and the mask of generated tokens.
+
+    ``traces`` [n, L] are budget-L traces as the samplers return them (a_1.., eos, pad after);
+    returns float64 [n, L] log-probabilities (−inf where the mixture cannot emit the token) and a
+    bool mask, True on every token up to and including eos (pad is never scored).
+    """
+    traces = np.asarray(traces)
+    gammas = np.asarray(gammas, dtype=np.float64)
+    weights = np.ones_like(gammas) if weights is None or len(weights) == 0 else np.asarray(weights, dtype=np.float64)
+    log_prior = np.log(weights / weights.sum())
+    gold = task.gold(prompts)
+    n, length = traces.shape
+    k = task.prompt_length
+    p = progress_probability(gammas, task.vocab_size)  # [G]
+    with np.errstate(divide="ignore"):
+        log_p, log_other = np.log(p), np.log((1 - gammas) / task.vocab_size)
+
+    matched = np.zeros(n, dtype=np.int64)  # s: gold tokens matched before step t
+    others = np.zeros(n, dtype=np.int64)  # f: non-progress steps before step t
+    out = np.full((n, length), -np.inf)
+    for t in range(length):
+        token = traces[:, t]
+        solved = matched >= k
+        needed = gold[np.arange(n), np.minimum(matched, k - 1)]
+        # log posterior over γ given (s, f); f·log 0 is −inf only when f > 0 (γ = 1 never errs)
+        errs = np.zeros((n, len(gammas)))
+        np.multiply(others[:, None], log_other, out=errs, where=others[:, None] > 0)
+        log_post = log_prior + matched[:, None] * log_p + errs
+        log_post -= logsumexp(log_post, axis=1, keepdims=True)
+        log_needed = logsumexp(log_post + log_p, axis=1)
+        log_digit = logsumexp(log_post + log_other, axis=1)
+        is_digit = token < task.vocab_size
+        progress = ~solved & (token == needed)
+        out[:, t] = np.where(
+            solved, np.where(token == task.eos, 0.0, -np.inf),
+            np.where(progress, log_needed, np.where(is_digit, log_digit, -np.inf)),
+        )
+        matched += progress
+        others += ~solved & is_digit & ~progress
+    mask = np.cumsum(np.asarray(traces == task.pad), axis=1) == 0
+    return out, mask
+
+
+def bayes_nll(task: PlantedTask, gammas: Sequence[float], weights: Sequence[float] | None, prompts: np.ndarray, traces: np.ndarray) -> float:
+    """Mean per-token NLL (nats) of the mixture's exact predictive over the generated tokens of ``traces``."""
+    logp, mask = token_log_predictive(task, gammas, weights, prompts, traces)
+    return float(-logp[mask].mean())
