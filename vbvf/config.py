@@ -39,6 +39,12 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast on GPUs that support it (never on CPU); false: fp32 with TF32 matmuls
     gradient_accumulation_steps: int = 1  # effective batch = batch_size · this · processes
     gradient_checkpointing: bool = False  # trades compute for memory; worth it only for large models
+    # held-out stopping (didactic stages): evaluate every eval_every steps on a held-out split of the
+    # stage's own data, keep the best weights, stop after `patience` evaluations without improvement;
+    # 0 trains exactly max_steps. max_steps stays the cap.
+    eval_every: int = 0
+    patience: int = 5
+    holdout_fraction: float = 0.1  # VF, vf_expert, verifier: share of their own data held out (the base draws fresh traces)
 
 
 @dataclass
@@ -121,6 +127,8 @@ class LMBaseConfig:
     sampler: Any = "${sampler}"
     n_traces: int = "${base_lm.n_traces}"  # type: ignore[assignment]
     train: Any = "${base_lm.train}"
+    target_nll_gap: float = "${base_lm.target_nll_gap}"  # type: ignore[assignment]
+    n_heldout: int = "${base_lm.n_heldout}"  # type: ignore[assignment]
 
 
 @dataclass
@@ -128,7 +136,12 @@ class BaseLMTraining:
     """Training of base=lm, kept outside ``base`` so experiments can set it whichever base is chosen."""
 
     n_traces: int = 20000  # mixture traces the base LM is trained on
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=1500, batch_size=64, learning_rate=3e-3))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=1500, batch_size=64, learning_rate=3e-3, eval_every=100))
+    # convergence: stop once the held-out NLL is within this many nats/token of the mixture's Bayes NLL
+    target_nll_gap: float = 0.02
+    n_heldout: int = 2000  # fresh mixture traces on which the gap is measured (and as many on test prompts, reported)
+    # fidelity: the base is faithful when |J_H/H(LM) − J_H/H(procedural)| ≤ this at every H of the grid
+    fidelity_tolerance: float = 0.10
 
 
 @dataclass
@@ -148,6 +161,7 @@ class VFConfig:
     per_round: int = 4  # samples per prompt per round of rejection sampling
     max_rounds: int = 8  # prompts with no success after per_round·max_rounds samples are dropped
     expert_control: bool = True  # also SFT on the sharpest expert μ_1 (control)
+    fit_check_prompts: int = 64  # after SFT, VF and vf_expert are sampled on this many of their own training prompts (fit.json)
     stitch: WrongAttemptsConfig = field(default_factory=lambda: WrongAttemptsConfig(max_wrong=3))  # MATH: j per stitched trace
     eval_traces: int = 4  # MATH: traces of at most H tokens per evaluation problem
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=100, batch_size=64, learning_rate=1e-3))

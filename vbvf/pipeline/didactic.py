@@ -14,14 +14,17 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from vbvf.arms.training import read_fit
 from vbvf.config import build
 from vbvf.pipeline.arms import run_arms, sample_solve_times
 from vbvf.pipeline.artifacts import atomic_write_json, config_hash
+from vbvf.pipeline.fidelity import fidelity_report
 from vbvf.pipeline.figures import plot_run
 from vbvf.pipeline.report import print_results
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy
+from vbvf.policies.procedural import ProceduralPolicy
 from vbvf.stats import policy_statistics
 from vbvf.tasks import PlantedTask
 
@@ -82,6 +85,14 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         "data_budget": {},
     }
     if isinstance(base, LMPolicy):
+        # the LM base against the exact mixture it imitates: same prompts, same m, same sampling seed
+        mixture = ProceduralPolicy(task, list(cfg.mixture.gammas), list(cfg.mixture.weights))
+        procedural_t, _ = sample_solve_times(task, mixture, prompts, m, horizon_max, samples_seed)
+        results["procedural_stats"] = base_statistics(procedural_t, cfg, boot_seed)
+        results["base_fidelity"] = fidelity_report(results["base_stats"], results["procedural_stats"],
+                                                   read_fit(base.model_dir), cfg.base_lm.fidelity_tolerance)
+        for warning in results["base_fidelity"]["warnings"]:
+            log.warning(warning)
         run_arms(task, base, cache, cfg, results)
     else:
         results["arms_skipped"] = "the arms fine-tune and score with an LM: run with base=lm"

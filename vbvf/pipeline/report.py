@@ -39,9 +39,37 @@ def wide_console() -> Console:
     return Console(width=max(Console().width, 150))
 
 
+def fidelity_table(fidelity: dict, eps: str = "0.5") -> Table:
+    """One row per H: the LM base beside the procedural mixture on J_H/H, success, median σ_x and median c_x(ε)."""
+    nll = fidelity["nll"]
+    title = (f"base fidelity: LM vs the procedural mixture (tolerance |ΔJ/H| ≤ {fidelity['tolerance']}: "
+             f"{'faithful' if fidelity['faithful'] else 'NOT faithful'})")
+    if nll is not None:
+        title += (f"; held-out NLL gap to Bayes {nll['heldout_gap']:.3f} nats/token "
+                  f"(target {nll['target']}, {'reached' if nll['reached_target'] else 'MISSED'}, {nll['steps_run']} steps)")
+    table = Table(title=title)
+    for col in ("H", "J/H LM", "J/H proc", "Δ J/H", "success LM", "success proc", "median σ LM", "median σ proc",
+                f"median c({eps}) LM", f"median c({eps}) proc"):
+        table.add_column(col, justify="right")
+
+    def num(value, digits=3):
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    for horizon, row in fidelity["per_horizon"].items():
+        c = row["median_c"][eps]
+        table.add_row(horizon, num(row["J_norm"]["lm"]), num(row["J_norm"]["procedural"]), num(row["J_norm"]["diff"]),
+                      num(row["success"]["lm"]), num(row["success"]["procedural"]),
+                      num(row["median_sigma"]["lm"], 2), num(row["median_sigma"]["procedural"], 2), num(c["lm"]), num(c["procedural"]))
+    return table
+
+
 def print_results(results: dict) -> None:
     console = wide_console()
     console.print(base_table(results["base_stats"], f"base policy on test prompts (config {results['config_hash']})"))
+    if "base_fidelity" in results:
+        console.print(fidelity_table(results["base_fidelity"]))
+        for warning in results["base_fidelity"]["warnings"]:
+            console.print(f"[bold red]WARNING:[/] {warning}")
     if results["arms"]:
         console.print(arms_table(results))
 
