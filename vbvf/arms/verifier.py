@@ -25,7 +25,9 @@ from transformers import (
     default_data_collator,
 )
 
-from vbvf.arms.training import save_log, trainer_args
+from scipy.stats import mannwhitneyu
+
+from vbvf.arms.training import HeldOut, fit, trainer_args
 from vbvf.config import TrainConfig
 from vbvf.policies.lm import pick_device, prompt_ids
 from vbvf.tasks.planted import PlantedTask
@@ -76,14 +78,61 @@ class BCETrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
+@torch.no_grad()
+def step_logits(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray, batch_size: int) -> np.ndarray:
+    """The verifier's logit v_h at every completion step: float64 [n, L] (pad steps included, unmasked)."""
+    ids, attention = verifier_inputs(task, prompts, traces)
+    start = ids.shape[1] - traces.shape[1]
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = np.empty(traces.shape, dtype=np.float64)
+    for lo in range(0, len(ids), batch_size):
+        batch = torch.as_tensor(ids[lo : lo + batch_size], device=device)
+        mask = torch.as_tensor(attention[lo : lo + batch_size], device=device)
+        out[lo : lo + len(batch)] = model(input_ids=batch, attention_mask=mask).logits[:, start:, 0].float().cpu().numpy()
+    model.train(was_training)
+    return out
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    """Area under the ROC curve (Mann–Whitney U / n₁n₀); None when one class is absent."""
+    positive, negative = scores[labels > 0.5], scores[labels < 0.5]
+    if not positive.size or not negative.size:
+        return None
+    return float(mannwhitneyu(positive, negative).statistic / (positive.size * negative.size))
+
+
+def verifier_quality(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray, solve_time: np.ndarray,
+                     kind: str, batch_size: int) -> dict:
+    """BCE, AUC and Brier score of the verifier on labelled traces, at the labelled steps; plus the
+    trace-level AUC of its budget-L score for "solved within L"."""
+    logits = step_logits(model, task, prompts, traces, batch_size)
+    labels = verifier_labels(task, traces, solve_time, kind)
+    mask = labels != -100
+    z, y = logits[mask], labels[mask]
+    probs = 1 / (1 + np.exp(-z))
+    bce = float(np.mean(np.logaddexp(0, z) - y * z))
+    real = np.asarray(traces) != task.pad
+    trace_score = np.where(real, 1 / (1 + np.exp(-logits)), 0).sum(axis=1) if kind == "prefix" else probs
+    solved = (solve_time <= traces.shape[1]).astype(np.float64)
+    return {"bce": bce, "auc": auc(probs, y), "brier": float(np.mean((probs - y) ** 2)), "positive_rate": float(y.mean()),
+            "trace_auc": auc(trace_score, solved), "traces": int(len(traces))}
+
+
 def train_verifier(
     task: PlantedTask, base_dir: Path, prompts: np.ndarray, traces: np.ndarray, solve_time: np.ndarray,
-    cfg: VerifierConfig, out_dir: Path, seed: int,
+    cfg: VerifierConfig, out_dir: Path, seed: int, held: np.ndarray | None = None,
 ) -> list[dict]:
-    """Train the verifier on labelled base traces (one row per trace) and save it to ``out_dir``."""
-    ids, attention = verifier_inputs(task, prompts, traces)
+    """Train the verifier on labelled base traces (one row per trace) and save it to ``out_dir``.
+
+    Rows where ``held`` is True are held out: training stops on their BCE (``train.eval_every``,
+    ``train.patience``) and ``fit.json`` records their BCE, AUC and Brier score at the end.
+    """
+    held = np.zeros(len(prompts), dtype=bool) if held is None else held
+    ids, attention = verifier_inputs(task, prompts[~held], traces[~held])
     head = np.full((len(ids), ids.shape[1] - traces.shape[1]), -100.0, dtype=np.float32)
-    labels = np.concatenate([head, verifier_labels(task, traces, solve_time, cfg.labels)], axis=1)
+    labels = np.concatenate([head, verifier_labels(task, traces[~held], solve_time[~held], cfg.labels)], axis=1)
     dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": attention, "labels": labels})
     model = AutoModelForTokenClassification.from_pretrained(base_dir, num_labels=1)
     model.config.pad_token_id = task.pad
@@ -93,9 +142,15 @@ def train_verifier(
         train_dataset=dataset,
         data_collator=default_data_collator,
     )
-    trainer.train()
-    trainer.save_model(str(out_dir))
-    return save_log(trainer, out_dir)
+    monitor, extra = None, {"train_traces": int((~held).sum()), "heldout_traces": int(held.sum())}
+    if held.any():
+        def quality() -> dict:
+            return verifier_quality(model, task, prompts[held], traces[held], solve_time[held], cfg.labels, cfg.score_batch_size)
+
+        monitor = HeldOut(metric=lambda m: quality()["bce"], every=cfg.train.eval_every, patience=cfg.train.patience,
+                          name="heldout_bce")
+        extra["heldout"] = quality
+    return fit(trainer, out_dir, monitor, extra)
 
 
 class Verifier:
@@ -106,17 +161,9 @@ class Verifier:
         self.device = pick_device(device)
         self.model = AutoModelForTokenClassification.from_pretrained(model_dir).to(self.device).eval()
 
-    @torch.no_grad()
     def step_probabilities(self, prompts: np.ndarray, traces: np.ndarray) -> np.ndarray:
         """sigmoid(v_h) at every completion step [n, L]; steps after the trace ended repeat its last value."""
-        ids, attention = verifier_inputs(self.task, prompts, traces)
-        start = ids.shape[1] - traces.shape[1]
-        probs = np.empty(traces.shape, dtype=np.float64)
-        for lo in range(0, len(ids), self.batch_size):
-            batch = torch.as_tensor(ids[lo : lo + self.batch_size], device=self.device)
-            mask = torch.as_tensor(attention[lo : lo + self.batch_size], device=self.device)
-            logits = self.model(input_ids=batch, attention_mask=mask).logits[..., 0].float()
-            probs[lo : lo + len(batch)] = torch.sigmoid(logits[:, start:]).cpu().numpy()
+        probs = 1 / (1 + np.exp(-step_logits(self.model, self.task, prompts, traces, self.batch_size)))
         last = np.maximum((np.asarray(traces) != self.task.pad).sum(axis=1) - 1, 0)
         steps = np.arange(traces.shape[1])
         return np.where(steps <= last[:, None], probs, probs[np.arange(len(probs)), last][:, None])

@@ -18,14 +18,14 @@ from transformers import AutoModelForCausalLM
 from vbvf.arms.bon import best_of_n
 from vbvf.arms.rewards import true_reward, verifier_reward
 from vbvf.arms.rl import rl_finetune
-from vbvf.arms.training import sft
+from vbvf.arms.training import HeldOut, read_fit, sft
 from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier
 from vbvf.arms.vf import expert_traces, rejection_sample
 from vbvf.config import RLConfig, TrainConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
-from vbvf.policies.lm import LMPolicy, generated_tokens, trace_examples
+from vbvf.policies.lm import LMPolicy, generated_tokens, token_nll, trace_examples
 from vbvf.stats import paired_difference_ci, performance
 from vbvf.tasks.planted import PlantedTask
 
@@ -63,17 +63,46 @@ class ArmRunner:
         self.test_prompts = task.test_prompts
         self.base_id = f"{Path(base.model_dir).parent.name}/{Path(base.model_dir).name}"
         self.sampler = plain(cfg.sampler)
+        self.fits: dict[str, dict | None] = {}  # fit.json of every trained stage, by arm (and H)
 
     def key(self, **extra) -> dict:
         return {"base": self.base_id, "n": self.cfg.data.n, "seed": self.cfg.seed, **extra}
 
-    def finetune(self, stage: str, key: dict, prompts: np.ndarray, traces: np.ndarray, train: dict) -> Path:
-        """SFT a student initialised from π_b on (prompt, trace) pairs: a cached stage."""
+    def holdout(self, n_items: int, train: TrainConfig, stage: str) -> np.ndarray:
+        """A boolean mask of the items a stage holds out of its own data (none when it trains a fixed number of steps)."""
+        held = np.zeros(n_items, dtype=bool)
+        if train.eval_every > 0 and n_items >= 2:
+            n_held = min(n_items - 1, max(1, round(train.holdout_fraction * n_items)))
+            held[np.random.default_rng(stage_seed(self.cfg.seed, f"holdout/{stage}")).choice(n_items, n_held, replace=False)] = True
+        return held
+
+    def finetune(self, stage: str, key: dict, prompts: np.ndarray, traces: np.ndarray, train: dict, horizon: int) -> Path:
+        """SFT a student initialised from π_b on (prompt, trace) pairs: a cached stage.
+
+        With ``train.eval_every`` > 0 a share of the pairs is held out and training stops on their
+        NLL (patience); ``fit.json`` also records the student's success within H on the prompts it
+        was trained on, sampled after training, so a student that did not fit its data is visible.
+        """
+        train_cfg = TrainConfig(**train)
 
         def produce(out: Path) -> None:
             model = AutoModelForCausalLM.from_pretrained(self.base.model_dir)
-            examples = trace_examples(self.task, prompts, traces)
-            sft(model, build_tokenizer(self.task), examples, out, TrainConfig(**train), stage_seed(self.cfg.seed, stage))
+            held = self.holdout(len(prompts), train_cfg, stage)
+            monitor = None
+            if held.any():
+                monitor = HeldOut(metric=lambda lm: token_nll(lm, self.task, prompts[held], traces[held]),
+                                  every=train_cfg.eval_every, patience=train_cfg.patience, name="heldout_nll")
+
+            def own_prompt_success() -> dict:
+                policy = LMPolicy(self.task, out, **self.sampler)  # the saved (best) weights
+                fitted = prompts[~held][: self.cfg.vf.fit_check_prompts]
+                t, _ = sample_solve_times(self.task, policy, fitted, 4, horizon, stage_seed(self.cfg.seed, f"fit/{stage}"))
+                return {"prompts": int(len(fitted)), "samples_per_prompt": 4, "horizon": horizon, "success": float((t <= horizon).mean())}
+
+            examples = trace_examples(self.task, prompts[~held], traces[~held])
+            sft(model, build_tokenizer(self.task), examples, out, train_cfg, stage_seed(self.cfg.seed, stage),
+                monitor=monitor, extra={"train_examples": int((~held).sum()), "heldout_examples": int(held.sum()),
+                                        "train_prompt_success": own_prompt_success})
 
         return self.cache.run(stage, key, produce)
 
@@ -112,7 +141,9 @@ class ArmRunner:
         stats = {"traces": int(len(data["prompts"])), "samples_drawn": drawn, "tokens_drawn": tokens_drawn,
                  "acceptance_rate": len(data["prompts"]) / max(drawn, 1), "prompts_without_success": missing}
         if len(data["prompts"]):
-            model_dir = self.finetune("vf_model", data_key | {"train": plain(vf.train)}, data["prompts"], data["traces"], plain(vf.train))
+            model_dir = self.finetune("vf_model", data_key | {"train": plain(vf.train), "fit_check": vf.fit_check_prompts},
+                                      data["prompts"], data["traces"], plain(vf.train), horizon)
+            self.fits[f"vf@{horizon}"] = read_fit(model_dir)
         else:  # nothing to imitate: the VF student stays π_b, and the results say so
             model_dir = Path(self.base.model_dir)
             stats["note"] = f"no base trace solved within H={horizon} in {drawn} samples: VF is π_b, not fine-tuned"
@@ -123,15 +154,16 @@ class ArmRunner:
         """Control: SFT on traces of the sharpest expert μ_1 (T = k) for the same n prompts."""
         horizon = max(self.cfg.eval.horizons)
         traces = expert_traces(self.task, self.train_prompts, horizon, stage_seed(self.cfg.seed, "vf_expert"))
-        return self.finetune("vf_expert_model", self.key(horizon=horizon, train=plain(self.cfg.vf.train)),
-                             self.train_prompts, traces, plain(self.cfg.vf.train))
+        return self.finetune("vf_expert_model", self.key(horizon=horizon, train=plain(self.cfg.vf.train), fit_check=self.cfg.vf.fit_check_prompts),
+                             self.train_prompts, traces, plain(self.cfg.vf.train), horizon)
 
     # --- VB -----------------------------------------------------------------------------------
 
     def verifier(self) -> Verifier:
         """Label base traces on the n training prompts with their T and train the verifier (cached)."""
         vb, horizon = self.cfg.vb, max(self.cfg.eval.horizons)
-        verifier_cfg = VerifierConfig(labels=vb.verifier.labels, train=TrainConfig(**plain(vb.verifier.train)))
+        verifier_cfg = VerifierConfig(labels=vb.verifier.labels, train=TrainConfig(**plain(vb.verifier.train)),
+                                      score_batch_size=vb.verifier.score_batch_size)
         key = self.key(horizon=horizon, traces_per_prompt=vb.traces_per_prompt, verifier=plain(vb.verifier), sampler=self.sampler)
 
         def produce(out: Path) -> None:
@@ -139,7 +171,8 @@ class ArmRunner:
             traces = self.base.sample(self.train_prompts, vb.traces_per_prompt, horizon, stage_seed(self.cfg.seed, "vb_data"))
             traces = traces.reshape(-1, horizon)
             t = self.task.solve_time(traces, self.task.gold(prompts))
-            train_verifier(self.task, self.base.model_dir, prompts, traces, t, verifier_cfg, out, stage_seed(self.cfg.seed, "verifier"))
+            held = self.holdout(len(prompts), verifier_cfg.train, "verifier")
+            train_verifier(self.task, self.base.model_dir, prompts, traces, t, verifier_cfg, out, stage_seed(self.cfg.seed, "verifier"), held)
 
         model_dir = self.cache.run("verifier", key, produce)
         return Verifier(self.task, model_dir, vb.verifier.labels, vb.verifier.score_batch_size, self.sampler["device"])
@@ -212,8 +245,11 @@ def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConf
         arms["vf"] = {str(h): runner.vf(h) for h in horizons}
     if cfg.vf.expert_control:
         expert = runner.vf_expert()
+        runner.fits["vf_expert"] = read_fit(expert)
         arms["vf_expert"] = {str(h): runner.summary(*runner.evaluate(expert, h), h) for h in horizons}
     verifier = runner.verifier() if cfg.vb.bon.enabled or cfg.vb.rl.enabled else None
+    if verifier is not None:
+        runner.fits["verifier"] = read_fit(verifier.model_dir)
     if cfg.vb.bon.enabled:
         arms.update(runner.bon(verifier))
     if cfg.vb.rl.enabled:
@@ -223,6 +259,7 @@ def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConf
     if cfg.controls.optimal:
         arms["optimal"] = {str(h): optimal_summary(task, h, len(task.test_prompts), cfg.eval.samples_per_prompt, cfg) for h in horizons}
     results["arms"] = arms
+    results["fits"] = runner.fits
     results["gaps"] = gaps(results, cfg)
     results["data_budget"] = {
         "n_prompts": cfg.data.n,
