@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from vbvf.arms.bon import CONVENTIONS
 from vbvf.config import build
 from vbvf.pipeline.arms import run_arms, sample_solve_times
 from vbvf.pipeline.artifacts import atomic_write_json, config_hash
@@ -44,6 +45,8 @@ def validate(cfg: DictConfig) -> None:
     bon = list(cfg.vb.bon.n_grid)
     if not bon or min(bon) < 1:
         raise ValueError(f"vb.bon.n_grid must be a non-empty list of positive ints, got {bon}")
+    if cfg.vb.bon.return_convention not in CONVENTIONS:
+        raise ValueError(f"vb.bon.return_convention must be one of {CONVENTIONS}, got {cfg.vb.bon.return_convention!r}")
 
 
 def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:
