@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 from vbvf.arms.bon import best_of_n, candidate_budget
+from vbvf.pipeline.arms import gaps
 from vbvf.stats import bilevel_return
 from vbvf.tasks import UNSOLVED
 
@@ -43,3 +45,13 @@ def test_one_candidate_is_the_trace_itself_and_N_candidates_stay_within_H():
         assert (bilevel_return(picked, horizon)[solved] >= horizon - spent[solved] + 1).all()
         if n == 1:
             assert (picked == t[..., 0]).all()
+
+
+def test_gaps_refuse_an_arm_that_spent_more_than_H_tokens_per_prompt():
+    cfg = OmegaConf.create({"seed": 0, "eval": {"confidence": 0.95, "n_bootstrap": 50}})
+    arm = {"per_prompt_return": [1.0, 2.0], "compute_matched": True, "tokens_per_prompt_max": 8}
+    results = {"arms": {"vf": {"8": arm}, "vb_bon@2": {"8": arm | {"per_prompt_return": [2.0, 4.0]}}}}
+    assert gaps(results, cfg)["vb_bon@2"]["8"]["value"] == 1.5
+    results["arms"]["vb_bon@2"]["8"] |= {"compute_matched": False, "tokens_per_prompt_max": 16}
+    with pytest.raises(ValueError, match="equal compute"):
+        gaps(results, cfg)
