@@ -4,7 +4,9 @@
 ``failed_jobs.json``. A sweep folder is searched recursively for ``results.json``;
 a job folder whose ``failed.json`` is newer than its results (or that has none) is a failed job:
 listed, never loaded. Runs whose configs differ only in ``seed`` form one *group*; pooled rows
-treat the (seed, test prompt) pairs of a group as bootstrap units, and pair VB with VF by them.
+hold a group's (seed, test prompt) values and pair VB with VF by them; every seed has the same test
+prompts, so their CIs are a two-way cluster bootstrap over seeds × prompts (column ``ci``). Only a
+compute-matched arm (``compute_matched`` at every H, SPEC §2) has a gap.
 MATH-arms runs (``pipeline: math_arms``) are loaded apart (``Sweep.math_runs``); their tables are
 ``analysis.math_aggregate``'s.
 """
@@ -23,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from vbvf.pipeline.artifacts import atomic_write_json, config_hash
-from vbvf.stats import mean_ci, paired_difference_ci
+from vbvf.stats import ci_method, cluster_mean_ci
 
 BASE = "base"  # the base policy's row in the tables: its statistics come from base_stats
 NOT_A_SETTING = ("seed", "cache_dir")  # keys that do not change what a run measures
@@ -83,6 +85,11 @@ class StoredRun(ABC):
     def sample_counts(self) -> dict:
         return self.results["sample_counts"]
 
+    @property
+    @abstractmethod
+    def data_cost_text(self) -> str:
+        """What the data budget n cost the arms (labelled traces, samples drawn), for captions."""
+
 
 @dataclass
 class Run(StoredRun):
@@ -111,8 +118,28 @@ class Run(StoredRun):
     def counts_text(self) -> str:
         return f"{self.sample_counts['test_prompts']} test prompts × {self.sample_counts['samples_per_prompt']} samples"
 
+    @property
+    def data_cost_text(self) -> str:
+        budget, vf = self.results["data_budget"], self.results["arms"].get("vf")
+        text = f"n = {self.n}: VB {budget['vb_labelled_traces']} labelled traces" if "vb_labelled_traces" in budget else f"n = {self.n}"
+        if vf:
+            horizon = str(max(self.horizons))
+            d = vf[horizon]["data"]
+            text += (f"; VF at H = {horizon}: {d['samples_drawn']} samples ({d['tokens_drawn']} tokens) drawn, "
+                     f"{d['prompts_without_success']} prompts without a success")
+        return text
+
     def base_stats(self, horizon: int) -> dict:
         return self.results["base_stats"][str(horizon)]
+
+    def matched(self, arm: str) -> bool:
+        """Whether ``arm`` generated at most H tokens per prompt at every H (older results do not say: no)."""
+        return all(stats.get("compute_matched") is True for stats in self.results["arms"][arm].values())
+
+    def gap(self, arm: str, horizon: int) -> dict | None:
+        """The stored gap of ``arm`` against VF at H if both are compute-matched, else None."""
+        gap = self.results["gaps"].get(arm, {}).get(str(horizon))
+        return gap if gap and self.matched(arm) and self.matched(gap["vf_arm"]) else None
 
     def series(self) -> dict[str, dict]:
         """Every policy's per-H statistics: the base, then the arms."""
@@ -156,6 +183,11 @@ class MathRun(StoredRun):
         c = self.sample_counts
         return (f"{c['eval_problems']} test problems × {c['base_samples_per_eval_problem']} base samples "
                 f"(σ, c from m = {c['m']}), {c['vf_traces_per_eval_problem']} VF traces each")
+
+    @property
+    def data_cost_text(self) -> str:
+        vb, vf = self.results["data_budget"]["vb"], self.results["data_budget"]["vf"]
+        return f"n = {self.n}: VB {vb['labelled']} labelled samples ({vb['positive']} correct); VF {vf['traces']} stitched traces"
 
     def base_stats(self, horizon: int) -> dict:
         return self.results["base"]["stats"][str(horizon)]
@@ -215,7 +247,7 @@ def run_rows(run: Run, root: Path) -> list[dict]:
     for arm, per_h in run.series().items():
         for horizon in run.results["horizons"]:
             stats = per_h[str(horizon)]
-            gap = run.results["gaps"].get(arm, {}).get(str(horizon))
+            gap = run.gap(arm, horizon)
             rows.append({
                 "run_dir": str(run.path.relative_to(root)), "config_hash": run.results["config_hash"],
                 "group": run.group, "family": run.family, "seed": run.seed, "mixture": run.mixture,
@@ -223,6 +255,7 @@ def run_rows(run: Run, root: Path) -> list[dict]:
                 "n": run.n, "H": horizon, "arm": arm,
                 **estimate_columns("J", stats["J"]), **estimate_columns("J_norm", stats["J_norm"]),
                 **estimate_columns("success", stats["success"]), "tokens_mean": stats.get("tokens_mean"),
+                "tokens_per_prompt_mean": stats.get("tokens_per_prompt_mean"), "compute_matched": stats.get("compute_matched"),
                 **estimate_columns("gap", gap), "vf_arm": gap["vf_arm"] if gap else None,
                 "test_prompts": run.results["sample_counts"]["test_prompts"],
                 "samples_per_prompt": run.results["sample_counts"]["samples_per_prompt"],
@@ -231,17 +264,23 @@ def run_rows(run: Run, root: Path) -> list[dict]:
 
 
 def runs_table(sweep: Sweep) -> pd.DataFrame:
-    """One row per (run, arm, H) with the run's own CIs (over test prompts)."""
+    """One row per (run, arm, H) with the run's own CIs (bootstrap over test prompts)."""
     return pd.DataFrame([row for run in sweep.runs for row in run_rows(run, sweep.root)])
 
 
 def pooled_units(runs: list[Run], arm: str, horizon: int) -> np.ndarray:
-    """Per-prompt returns of ``arm`` at H over the runs, concatenated in the runs' (seed) order."""
-    return np.concatenate([run.per_prompt(arm, horizon) for run in runs])
+    """Per-prompt returns of ``arm`` at H, one row per run in the runs' (seed) order: [seeds, prompts]."""
+    return np.stack([run.per_prompt(arm, horizon) for run in runs])
+
+
+def mean_of(stats: list[dict], key: str) -> float | None:
+    """Mean of ``key`` over the runs' statistics; None where a run lacks it (the base, older results)."""
+    values = [s.get(key) for s in stats]
+    return None if None in values else float(np.mean(values))
 
 
 def pooled_rows(runs: list[Run], n_resamples: int, seed: int) -> list[dict]:
-    """One row per (arm, H) of a group: J and the gap with CIs over (seed, prompt) units."""
+    """One row per (arm, H) of a group: J and the gap with two-way cluster CIs over seeds × prompts."""
     first = runs[0]
     confidence = first.config["eval"]["confidence"]
     ci = dict(confidence=confidence, n_resamples=n_resamples, seed=seed)
@@ -249,19 +288,18 @@ def pooled_rows(runs: list[Run], n_resamples: int, seed: int) -> list[dict]:
     for arm in first.series():
         for horizon in first.results["horizons"]:
             units = pooled_units(runs, arm, horizon)
-            gap_info = first.results["gaps"].get(arm, {}).get(str(horizon))
-            gap = (paired_difference_ci(units, pooled_units(runs, gap_info["vf_arm"], horizon), **ci).to_dict()
-                   if gap_info else None)
+            gap_info = first.gap(arm, horizon)
+            gap = cluster_mean_ci(units - pooled_units(runs, gap_info["vf_arm"], horizon), **ci).to_dict() if gap_info else None
             per_h = [run.series()[arm][str(horizon)] for run in runs]
             rows.append({
                 "group": first.group, "family": first.family, "mixture": first.mixture, "n": first.n,
                 "H": horizon, "arm": arm, "seeds": ",".join(str(r.seed) for r in runs), "n_seeds": len(runs),
-                "units": int(units.size),
+                "units": int(units.size), "ci": f"{confidence:.0%} CI: {ci_method(len(runs))}",
                 "base_median_sigma": float(np.median(np.concatenate([r.base_sigma(horizon) for r in runs]))),
-                **estimate_columns("J", mean_ci(units, **ci).to_dict()),
-                **estimate_columns("J_norm", mean_ci(units / horizon, **ci).to_dict()),
+                **estimate_columns("J", cluster_mean_ci(units, **ci).to_dict()),
+                **estimate_columns("J_norm", cluster_mean_ci(units / horizon, **ci).to_dict()),
                 "success": float(np.mean([s["success"]["value"] for s in per_h])),
-                "tokens_mean": float(np.mean([s["tokens_mean"] for s in per_h])) if arm != BASE else None,
+                "tokens_mean": mean_of(per_h, "tokens_mean"), "tokens_per_prompt_mean": mean_of(per_h, "tokens_per_prompt_mean"),
                 **estimate_columns("gap", gap), "vf_arm": gap_info["vf_arm"] if gap_info else None,
                 "config_hashes": " ".join(r.results["config_hash"] for r in runs),
             })

@@ -7,7 +7,7 @@ draws from (didactic: ``runs.csv``, ``pooled.csv``, ``fits.json``; MATH: ``math_
 ``math_averaged.csv``; both: ``failed_jobs.json``), and ``figures.json``: per figure its files,
 caption and provenance (config hashes, seeds, sample counts), or the reason it was skipped.
 Didactic figures 2–4 show one VB arm (``--vb-arm``; default VB-RL when present, else the BoN with
-the largest N); ``fits.json`` has every arm. Figures 1 and 3 use the data budget n that most
+the largest N); ``fits.json`` has every compute-matched arm. Figures 1 and 3 use the data budget n that most
 configurations share (the largest on a tie).
 """
 
@@ -40,6 +40,7 @@ from analysis.plotting import (
     Skipped,
     by_name,
     by_sigma,
+    ci_label,
     draw,
     errorbar,
     gap_vs_n,
@@ -85,7 +86,8 @@ def primary_vb_arm(pooled: pd.DataFrame) -> str | None:
 
 
 def fig1_performance_vs_H(a: Analysis, out: Path) -> dict:
-    """J_H/H vs H for every arm (base dashed), one panel per heterogeneity level."""
+    """J_H/H vs H for every arm (base dashed), one panel per heterogeneity level; the legend gives
+    each arm's mean tokens per prompt (all candidates) at the largest H."""
     arms = a.pooled[a.pooled.arm != BASE] if not a.pooled.empty else a.pooled
     if arms.empty:
         raise Skipped("no arms in the results (base statistics only)")
@@ -97,12 +99,14 @@ def fig1_performance_vs_H(a: Analysis, out: Path) -> dict:
         level = rows[rows.group == group]
         for arm, series in level.groupby("arm", sort=False):
             style = {BASE: {"color": "grey", "linestyle": "--"}, "optimal": {"color": "black", "linestyle": ":"}}.get(arm, {})
-            errorbar(ax, series.H, series, "J_norm", label=arm, **style)
-        ax.set(xlabel="test-time budget H (tokens)", ylabel="J_H / H (95% CI over prompts × seeds)")
+            top = series[series.H == series.H.max()].iloc[0]
+            spent = "" if pd.isna(top.tokens_per_prompt_mean) else f" ({top.tokens_per_prompt_mean:.0f} tok/prompt at H = {top.H})"
+            errorbar(ax, series.H, series, "J_norm", label=arm + spent, **style)
+        ax.set(xlabel="budget H (≤ H tokens per prompt, all candidates)", ylabel="J_H / H")
         ax.set_xscale("log", base=2)
         ax.set_title(level_title(level), fontsize=8)
         ax.legend(fontsize=6, ncol=2)
-    fig.suptitle(f"Figure 1 · performance vs budget H (n = {n})", fontsize=10)
+    fig.suptitle(f"Figure 1 · performance vs budget H (n = {n}) · {ci_label(rows)}", fontsize=10)
     return save(fig, out, "fig1_performance_vs_H", provenance(a.runs(groups)))
 
 
@@ -119,15 +123,15 @@ def draw_gap_fit(ax, fit: dict) -> None:
         return
     ax.set_yscale("log")
     err = np.vstack([gaps - low, high - gaps])[:, positive]
-    ax.errorbar(h[positive], gaps[positive], yerr=err, marker="o", capsize=3, linestyle="none", label="Δ(H), 95% CI")
+    ax.errorbar(h[positive], gaps[positive], yerr=err, marker="o", capsize=3, linestyle="none", label=f"Δ(H), {fit['ci']}")
     scale = np.exp(np.mean(np.log(gaps[positive] / np.sqrt(h[positive]))))
     ax.plot(h, scale * np.sqrt(h), color="grey", linestyle="--", label="∝ √H (reference)")
-    if np.isfinite(fit["alpha"]):
+    if fit["alpha_identified"]:
         inside = "∈" if fit["half_in_ci"] else "∉"
         ax.plot(h, np.exp(fit["intercept"]) * h ** fit["alpha"], color="C3",
                 label=f"α = {fit['alpha']:.2f} [{fit['alpha_low']:.2f}, {fit['alpha_high']:.2f}], 0.5 {inside} CI")
     else:
-        ax.text(0.02, 0.85, f"α undefined: {fit['note']}", transform=ax.transAxes, fontsize=6)
+        ax.text(0.02, 0.85, fit["note"], transform=ax.transAxes, fontsize=6, wrap=True)
     if not positive.all():
         ax.text(0.02, 0.92, f"Δ ≤ 0 (not drawn) at H = {', '.join(str(int(x)) for x in h[~positive])}",
                 transform=ax.transAxes, fontsize=6)
@@ -192,7 +196,7 @@ def fig3_gap_vs_sigma(a: Analysis, out: Path) -> dict:
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set(xlabel="measured median σ_x of the base at H", ylabel=f"Δ = J({a.vb_arm}) − J(vf)")
     ax.legend(fontsize=7)
-    ax.set_title(f"Figure 3 · gap vs base heterogeneity (n = {n})", fontsize=10)
+    ax.set_title(f"Figure 3 · gap vs base heterogeneity (n = {n})\n{ci_label(rows)}", fontsize=9)
     return save(fig, out, "fig3_gap_vs_sigma", provenance(a.runs(rows.group)))
 
 
@@ -208,7 +212,7 @@ def fig4_gap_vs_n(a: Analysis, out: Path) -> dict:
         level = rows[rows.family == family]
         gap_vs_n(ax, level, f"Δ = J({a.vb_arm}) − J(vf)")
         ax.set_title(level_title(level), fontsize=8)
-    fig.suptitle(f"Figure 4 · gap vs data budget n, {a.vb_arm} vs VF", fontsize=10)
+    fig.suptitle(f"Figure 4 · gap vs data budget n, {a.vb_arm} vs VF · {ci_label(rows)}", fontsize=10)
     return save(fig, out, "fig4_gap_vs_n", provenance(a.runs(rows[rows.family.isin(families)].group)))
 
 

@@ -4,9 +4,10 @@
 per series of points — every group of runs over its H grid (n fixed), and every diagonal
 n = r·H of a family's (n, H) grid with two points or more (n ∝ H) — holding the exponent α of
 log Δ = a + α·log H with its bootstrap CI, whether 0.5 lies inside, the Δ = a + b·√H fit, and
-Δ(H) with a CI per point. Units are (seed, test prompt) pairs: a unit's difference is the VB
-arm's per-prompt return minus VF's for the same prompt and seed; a diagonal uses the seeds that
-every one of its points has.
+Δ(H) with a CI per point. A difference is the VB arm's per-prompt return minus VF's for the same
+prompt and seed; CIs resample seeds × prompts (two-way cluster bootstrap; prompts alone for one
+seed; ``ci``), and α is claimed only when identified (``vbvf.stats.scaling``). A diagonal uses the
+seeds that every one of its points has. Only compute-matched arms are fitted (``Run.gap``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from analysis.aggregate import Run, Sweep, argument_parser, load_sweep, pooled_units
 from vbvf.pipeline.artifacts import atomic_write_json
-from vbvf.stats import mean_ci, scaling_fit
+from vbvf.stats import cluster_mean_ci, scaling_fit
 
 FIXED_N, PROPORTIONAL_N = "n fixed", "n ∝ H"
 
@@ -26,12 +27,12 @@ Points = list[tuple[int, list[Run]]]  # (H, the runs whose units give Δ at that
 
 
 def vb_arms(run: Run) -> list[str]:
-    """The arms with a gap against VF in a run."""
-    return sorted(run.results["gaps"])
+    """The compute-matched arms with a gap against VF at every H of a run."""
+    return sorted(arm for arm in run.results["gaps"] if all(run.gap(arm, h) for h in run.horizons))
 
 
 def unit_differences(runs: list[Run], arm: str, horizon: int) -> np.ndarray:
-    """Per-unit VB − VF returns at H, paired by (seed, prompt)."""
+    """VB − VF returns at H, paired by (seed, prompt): [seeds, prompts]."""
     vf_arm = runs[0].results["gaps"][arm][str(horizon)]["vf_arm"]
     return pooled_units(runs, arm, horizon) - pooled_units(runs, vf_arm, horizon)
 
@@ -50,7 +51,8 @@ def fit_record(points: Points, arm: str, regime: str, n_resamples: int, seed: in
         "seeds": sorted({run.seed for _, runs in points for run in runs}),
         "units": [int(d.size) for d in differences],
         "base_median_sigma": [float(np.median(np.concatenate([r.base_sigma(h) for r in runs]))) for h, runs in points],
-        "gap_ci": [mean_ci(d, confidence, n_resamples, seed).to_dict() for d in differences],
+        "gap_ci": [cluster_mean_ci(d, confidence, n_resamples, seed).to_dict() for d in differences],
+        "ci": f"{confidence:.0%} CI: {fit.ci_method}",
         "config_hashes": sorted({run.results["config_hash"] for _, runs in points for run in runs}),
         **fit.to_dict(),
     }
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     fits = write_fits(load_sweep(args.sweep_dir), args.out, args.n_bootstrap, args.seed)
     for fit in fits:
         alpha = (f"α = {fit['alpha']:.2f} [{fit['alpha_low']:.2f}, {fit['alpha_high']:.2f}], 0.5 in CI: {fit['half_in_ci']}"
-                 if np.isfinite(fit["alpha"]) else "α undefined")
+                 if fit["alpha_identified"] else "α not identified")
         print(f"{fit['regime']:>7} {fit['mixture']:>6} {fit['arm']:>10} n={fit['n']}: {alpha} {fit['note']}")
 
 

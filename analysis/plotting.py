@@ -41,15 +41,19 @@ def provenance(runs: list[StoredRun]) -> dict:
             "config_hashes": sorted({r.results["config_hash"] for r in runs}), "seeds": sorted({r.seed for r in runs}),
             "sample_counts": [json.loads(key) for key in sorted(counts)],
             "sample_counts_text": [counts[key] for key in sorted(counts)],
-            "n": sorted({r.n for r in runs}), "runs": len(runs)}
+            "n": sorted({r.n for r in runs}), "data_cost": sorted({r.data_cost_text for r in runs}), "runs": len(runs)}
+
+
+def first(items: list[str], k: int, sep: str) -> str:
+    """The first ``k`` items joined by ``sep``, and how many more there are."""
+    return sep.join(items[:k]) + (f" +{len(items) - k} more" if len(items) > k else "")
 
 
 def caption(prov: dict) -> str:
-    hashes = prov["config_hashes"]
-    shown = " ".join(hashes[:4]) + (f" +{len(hashes) - 4} more" if len(hashes) > 4 else "")
-    return (f"{prov['runs']} runs of {','.join(prov['experiments'])} · configs {shown} · "
+    """Runs, configs, seeds, sample counts, and per n what the arms' data cost (VF sampling, VB labels)."""
+    return (f"{prov['runs']} runs of {','.join(prov['experiments'])} · configs {first(prov['config_hashes'], 4, ' ')} · "
             f"seeds {','.join(map(str, prov['seeds']))} · {'; '.join(prov['sample_counts_text'])} · "
-            f"n = {','.join(map(str, prov['n']))}")
+            f"{first(prov['data_cost'], 2, '; ')}")
 
 
 def save(fig: plt.Figure, out: Path, name: str, prov: dict, notes: list[str] | None = None) -> dict:
@@ -68,6 +72,11 @@ def save(fig: plt.Figure, out: Path, name: str, prov: dict, notes: list[str] | N
 def grid(nrows: int, ncols: int, size: tuple[float, float] = (4.4, 3.4)) -> tuple[plt.Figure, np.ndarray]:
     fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows + 0.4), squeeze=False)
     return fig, axes
+
+
+def ci_label(rows: pd.DataFrame) -> str:
+    """What the rows' CIs resample (pooled rows' ``ci``: prompts for one seed, seeds × prompts when pooled)."""
+    return "; ".join(sorted(rows.ci.unique()))
 
 
 def errorbar(ax, x, rows: pd.DataFrame, column: str, **style) -> None:

@@ -28,7 +28,8 @@ def test_procedural_base_run_writes_results_and_prints_table(tmp_path):
 
 
 def test_smoke_experiment_has_every_arm_at_every_horizon(tmp_path):
-    run_cli(["experiment=didactic_smoke", f"hydra.run.dir={tmp_path}", f"cache_dir={tmp_path / 'cache'}"], tmp_path)
+    proc = run_cli(["experiment=didactic_smoke", f"hydra.run.dir={tmp_path}", f"cache_dir={tmp_path / 'cache'}"], tmp_path)
+    assert "labelled traces" in proc.stdout and "w/o success" in proc.stdout
     results = load_results(tmp_path)
     horizons = {str(h) for h in results["horizons"]}
     expected = {"vf", "vf_expert", "vb_bon@1", "vb_bon@2", "vb_rl", "rl_true", "optimal"}
@@ -41,6 +42,13 @@ def test_smoke_experiment_has_every_arm_at_every_horizon(tmp_path):
                 assert all(math.isfinite(est[k]) for k in ("value", "low", "high"))
                 assert est["low"] <= est["value"] <= est["high"]
             assert stats["tokens_mean"] > 0
+            assert stats["tokens_per_prompt_mean"] <= stats["tokens_per_prompt_max"]
+    for horizon in horizons:  # equal compute: BoN@N has N candidates of ⌊H/N⌋ tokens, ≤ H in all
+        for n in (1, 2):
+            bon = results["arms"][f"vb_bon@{n}"][horizon]
+            assert bon["candidate_budget"] == int(horizon) // n and bon["return_convention"] == "after_all"
+            assert bon["tokens_mean"] <= int(horizon) // n and bon["tokens_per_prompt_max"] <= int(horizon)
+            assert bon["compute_matched"] and results["arms"]["vf"][horizon]["compute_matched"]
     assert set(results["gaps"]) == {name for name in results["arms"] if name.startswith("vb_")}
     assert results["data_budget"]["n_prompts"] == 8
     assert (tmp_path / "run_performance.png").exists() and (tmp_path / "run_performance.pdf").exists()

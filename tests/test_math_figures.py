@@ -49,7 +49,7 @@ def fake_results(level: str, seed: int, n: int, max_wrong: int = 3, n_grid: tupl
         "config_hash": config_hash(config), "budget": {"h": H_STEP, "n_grid": list(n_grid), "horizons": horizons},
         "sample_counts": {"train_problems": n, "eval_problems": PROBLEMS, "base_samples_per_eval_problem": 8, "m": 8,
                           "vf_traces_per_eval_problem": 2},
-        "data_budget": {"n": n}, "base": {"stats": base},
+        "data_budget": {"n": n, "vb": {"labelled": 4 * n, "positive": n}, "vf": {"traces": n - 1}}, "base": {"stats": base},
         "arms": {"vf": {H: estimate(v) | {"tokens_mean": float(H)} for H, v in acc["vf"].items()},
                  "vb": {m: {H: estimate(v) | {"tokens_mean": float(H), "N": N} for (H, v), N in zip(acc[m].items(), n_grid)}
                         for m in METHODS}},
@@ -106,6 +106,7 @@ def test_every_math_figure_is_written_with_its_provenance(sweep, tmp_path):
         assert "skipped" not in entry, (name, entry)
         assert all((tmp_path / f).stat().st_size > 0 for f in (f"{name}.png", f"{name}.pdf"))
         assert entry["provenance"]["seeds"] == [0, 1] and "10 test problems" in entry["caption"]
+        assert "VB 32 labelled samples (8 correct); VF 7 stitched traces" in entry["caption"]
     long_trace = {fake_results("high", s, 8, w)["config_hash"] for s in (0, 1) for w in (3, 7)}
     assert set(manifest["figures"]["fig6_math_long_trace"]["provenance"]["config_hashes"]) == long_trace
     assert pd.read_csv(tmp_path / "math_averaged.csv").n_seeds.eq(2).all()

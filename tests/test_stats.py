@@ -7,6 +7,8 @@ from vbvf.stats import (
     anti_concentration,
     anti_concentration_summary,
     bilevel_return,
+    ci_method,
+    cluster_mean_ci,
     heterogeneity,
     mean_ci,
     paired_difference_ci,
@@ -68,6 +70,51 @@ def test_scaling_fit_recovers_known_exponent():
     assert linear.alpha == pytest.approx(1.0, abs=0.03) and not linear.half_in_ci
 
 
-def test_scaling_fit_reports_nonpositive_gaps_instead_of_crashing():
+def test_scaling_fit_makes_no_alpha_claim_when_a_gap_is_nonpositive():
     fit = scaling_fit([8, 16, 32], [np.full(5, 1.0), np.full(5, -1.0), np.full(5, 2.0)], n_resamples=50)
-    assert np.isnan(fit.alpha) and "≤ 0" in fit.note
+    assert np.isnan(fit.alpha) and "≤ 0" in fit.note and "not identified" in fit.note
+    assert fit.half_in_ci is None and not fit.alpha_identified and np.isnan(fit.alpha_low)
+    assert fit.share_nonpositive_resamples == 1.0
+
+
+def test_scaling_fit_makes_no_alpha_claim_when_many_resamples_are_dropped():
+    rng = np.random.default_rng(1)
+    horizons = [16, 32, 64]
+    # Δ > 0 at every H, but the smallest is half a standard error above 0: many resamples have Δ ≤ 0
+    units = [rng.normal(0, 1, 100) + mean for mean in (0.05, 0.5, 1.0)]
+    units[0] += 0.05 - units[0].mean()
+    fit = scaling_fit(horizons, units, n_resamples=400, seed=0)
+    assert np.isfinite(fit.alpha) and fit.share_nonpositive_resamples > 0.1
+    assert not fit.alpha_identified and fit.half_in_ci is None and np.isnan(fit.alpha_high) and "not identified" in fit.note
+    loose = scaling_fit(horizons, units, n_resamples=400, seed=0, max_dropped_share=0.9)
+    assert loose.alpha_identified and loose.half_in_ci in (True, False) and loose.alpha_low < loose.alpha_high
+
+
+def synthetic_pooled(rng, n_seeds=3, n_prompts=64, sd_seed=1.0, sd_prompt=2.0, sd_noise=2.0) -> np.ndarray:
+    """Per-(seed, prompt) values with a seed effect, a prompt effect shared by all seeds, and noise."""
+    return (rng.normal(0, sd_seed, (n_seeds, 1)) + rng.normal(0, sd_prompt, (1, n_prompts))
+            + rng.normal(0, sd_noise, (n_seeds, n_prompts)))
+
+
+def test_two_way_cluster_bootstrap_is_as_wide_as_the_truth_and_iid_is_not():
+    rng = np.random.default_rng(0)
+    datasets = [synthetic_pooled(rng) for _ in range(150)]
+    true_width = np.subtract(*np.quantile([d.mean() for d in datasets], [0.975, 0.025]))  # ≈ 2.5
+    cluster = [cluster_mean_ci(d, n_resamples=500, seed=i) for i, d in enumerate(datasets)]
+    iid = [mean_ci(d, n_resamples=500, seed=i) for i, d in enumerate(datasets)]
+    cluster_width = np.mean([e.high - e.low for e in cluster])
+    iid_width = np.mean([e.high - e.low for e in iid])
+    assert iid_width == pytest.approx(0.82, rel=0.15)  # (seed, prompt) pairs as iid units: far too narrow
+    assert cluster_width > 2 * iid_width
+    assert 0.65 * true_width < cluster_width < 1.25 * true_width  # 3 seeds: somewhat narrow, never iid-narrow
+    covered = np.mean([e.low <= 0 <= e.high for e in cluster])
+    assert covered > 0.75 and np.mean([e.low <= 0 <= e.high for e in iid]) < 0.65
+
+
+def test_cluster_bootstrap_of_one_seed_is_the_prompt_bootstrap():
+    units = np.random.default_rng(2).normal(size=(1, 40))
+    assert cluster_mean_ci(units, seed=3) == mean_ci(units[0], seed=3)
+    assert ci_method(1) == "bootstrap over test prompts"
+    assert ci_method(3) == "two-way cluster bootstrap over seeds × prompts"
+    const = cluster_mean_ci(np.full((3, 5), 2.0))
+    assert const.value == const.low == const.high == 2.0 and const.n == 15

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from analysis.aggregate import job_failed, load_sweep
+from analysis.aggregate import job_failed, load_sweep, run_rows
 from analysis.figures import main as figures_main
-from analysis.fits import diagonals
+from analysis.fits import diagonals, vb_arms
 from tests.conftest import ROOT, run_cli
 
 MIXTURES, SEEDS, NS, HORIZONS = ("low", "high"), (0, 1), (6, 12), (4, 8)  # n = 1.5·H: one n ∝ H line
@@ -68,6 +68,8 @@ def test_aggregate_lists_the_failed_jobs_and_has_a_row_per_run_arm_and_horizon(s
     keys = set(zip(runs.mixture, runs.seed, runs.n))
     assert keys == {(m, s, n) for m in MIXTURES for s in SEEDS for n in NS}
     assert runs.groupby(["run_dir", "arm", "H"]).size().eq(1).all()
+    arms_only = runs[runs.arm != "base"]
+    assert arms_only.compute_matched.all() and (arms_only.tokens_per_prompt_mean <= arms_only.H).all()
     vb = runs[runs.arm.str.startswith("vb_")]
     assert vb.gap.notna().all() and (vb.gap_low <= vb.gap).all() and (vb.gap <= vb.gap_high).all()
     assert runs[~runs.arm.str.startswith("vb_")].gap.isna().all()
@@ -78,6 +80,7 @@ def test_pooled_rows_use_prompts_and_seeds_as_units(sweep, figures):
     test_prompts = runs.test_prompts.iloc[0]
     assert len(pooled) == len(runs) // len(SEEDS)
     assert (pooled.n_seeds == len(SEEDS)).all() and (pooled.units == len(SEEDS) * test_prompts).all()
+    assert (pooled.ci == "95% CI: two-way cluster bootstrap over seeds × prompts").all()
     # equal prompts per seed: the pooled mean is the mean of the runs' own estimates
     per_run = runs.groupby(["mixture", "n", "arm", "H"])[["J", "gap"]].mean()
     merged = pooled.merge(per_run.reset_index(), on=["mixture", "n", "arm", "H"], suffixes=("", "_runs"))
@@ -97,7 +100,9 @@ def test_fits_cover_each_level_for_n_fixed_and_n_proportional_to_H(figures):
         assert fit["horizons"] == list(HORIZONS) and fit["seeds"] == list(SEEDS)
         for horizon, gap in zip(fit["horizons"], fit["gaps"]):
             assert gap == pytest.approx(pooled.loc[(fit["mixture"], fit["n"][0], fit["arm"], horizon), "gap"])
-        assert (fit["alpha_low"] is None) == (fit["alpha"] is None)  # NaN is stored as null
+        assert (fit["alpha_low"] is None) == (fit["half_in_ci"] is None) == (not fit["alpha_identified"])  # NaN: null
+        assert fit["alpha_identified"] or "not identified" in fit["note"]
+        assert fit["ci"] == "95% CI: two-way cluster bootstrap over seeds × prompts"
     proportional = [f for f in fits if f["regime"] == "n ∝ H"]
     assert {(f["mixture"], f["arm"]) for f in proportional} == {(m, a) for m in MIXTURES for a in ("vb_bon@1", "vb_bon@2", "vb_rl")}
     assert all(f["n"] == list(NS) and f["n_per_H"] == NS[0] / HORIZONS[0] for f in proportional)
@@ -119,6 +124,16 @@ def test_every_figure_is_written_with_its_provenance(sweep, figures):
         png = Image.open(figures / f"{name}.png").text
         assert json.loads(png["Comment"]) == prov and prov["config_hashes"][0] in png["Description"]
     assert manifest["figures"]["fig2_gap_vs_H"]["notes"] == []
+
+
+def test_an_arm_not_known_to_be_compute_matched_has_no_gap(sweep):
+    run = load_sweep(sweep).runs[0]
+    assert vb_arms(run) == ["vb_bon@1", "vb_bon@2", "vb_rl"] and run.gap("vb_bon@2", 8) is not None
+    for stats in run.results["arms"]["vb_bon@2"].values():  # as in results written before the compute rule
+        del stats["compute_matched"]
+    assert run.gap("vb_bon@2", 8) is None and vb_arms(run) == ["vb_bon@1", "vb_rl"]
+    run.results["arms"]["vf"]["8"]["compute_matched"] = False
+    assert vb_arms(run) == [] and run_rows(run, sweep)[0]["gap"] is None
 
 
 def test_missing_data_is_reported_as_skipped(sweep, tmp_path, capsys):

@@ -179,6 +179,9 @@ class VerifierSection:
 class BoNConfig:
     enabled: bool = True
     n_grid: list[int] = field(default_factory=lambda: [1, 4, 16])
+    # T of the pick in J_H: after_all (the answer exists once all N candidates do) or sequential
+    # (counts when the pick solves, candidates in order: an optimistic bound); vbvf/arms/bon.py
+    return_convention: str = "after_all"
 
 
 @dataclass

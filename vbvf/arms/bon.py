@@ -1,23 +1,55 @@
-"""VB-BoN: sample N traces from π_b, keep the verifier's argmax; evaluated for every N of a grid.
+"""VB-BoN at equal compute: BoN@N at budget H picks the verifier's argmax among N base traces of at
+most ⌊H/N⌋ tokens each, so it generates at most H tokens per prompt in total (SPEC §2).
 
 The pool holds ``m`` disjoint groups of ``N_max`` base traces per test prompt; BoN@N uses the
-first N of each group, so the N grid is nested and every N is scored on the same samples.
-Tokens spent per pick are the generated tokens of all N candidates (within budget H).
+first N of each group, cut to ⌊H/N⌋ tokens (the base does not condition on the budget, so a cut
+trace is what generation with that budget gives). The N grid is nested: every N is scored on the
+same samples.
+
+**Return of the pick** (``vb.bon.return_convention``). The picked trace's solve time counts
+within its own ⌊H/N⌋ tokens (unsolved there: R_H = 0); its T in J_H adds the tokens of the other
+candidates that must exist before the answer does:
+
+- ``after_all`` (default): the pick is known only once all N candidates are generated and scored,
+  so T = (tokens of the other N − 1 candidates) + t_pick. For N = 1 this is the trace's own T.
+- ``sequential``: candidates are generated in order and the answer counts as soon as the pick
+  solves, T = (tokens of the candidates before it) + t_pick. An optimistic bound (it needs the pick
+  before the later candidates exist), kept to show how much the convention matters.
+
+Tokens are those actually generated (eos included, never pad), each candidate ≤ ⌊H/N⌋, so
+T ≤ N·⌊H/N⌋ ≤ H. Ties go to the earliest candidate.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from vbvf.tasks import UNSOLVED
 
-def best_of_n(scores: np.ndarray, solve_time: np.ndarray, tokens: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pick the argmax-score trace among the first ``n`` of each group.
+CONVENTIONS = ("after_all", "sequential")
 
-    scores, solve_time, tokens: [prompts, groups, N_max]. Returns the picked solve times and the
-    tokens spent per pick, both [prompts, groups]. Ties go to the earliest candidate.
+
+def candidate_budget(horizon: int, n: int) -> int:
+    """Tokens each of BoN@N's candidates may generate at budget H: ⌊H/N⌋."""
+    return horizon // n
+
+
+def best_of_n(scores: np.ndarray, solve_time: np.ndarray, tokens: np.ndarray, convention: str = "after_all") -> tuple[np.ndarray, np.ndarray]:
+    """Pick the argmax-score candidate of each group and give its solve time in BoN's tokens.
+
+    scores, solve_time, tokens: [..., N], the N candidates of each group, already cut to ⌊H/N⌋
+    (``solve_time`` is UNSOLVED where a candidate does not solve within it). Returns the BoN solve
+    time under ``convention`` (UNSOLVED where the pick is unsolved) and the tokens spent by all N
+    candidates, both [...].
     """
-    if not 1 <= n <= scores.shape[-1]:
-        raise ValueError(f"vb.bon.n_grid entries must lie in [1, {scores.shape[-1]}], got {n}")
-    pick = scores[..., :n].argmax(axis=-1)[..., None]
-    chosen = np.take_along_axis(solve_time[..., :n], pick, axis=-1)[..., 0]
-    return chosen, tokens[..., :n].sum(axis=-1)
+    if convention not in CONVENTIONS:
+        raise ValueError(f"vb.bon.return_convention must be one of {CONVENTIONS}, got {convention!r}")
+    pick = scores.argmax(axis=-1)[..., None]
+    t_pick = np.take_along_axis(solve_time, pick, axis=-1)[..., 0]
+    tokens = np.asarray(tokens, dtype=np.int64)
+    if convention == "after_all":
+        before = tokens.sum(axis=-1) - np.take_along_axis(tokens, pick, axis=-1)[..., 0]
+    else:
+        before = np.where(np.arange(tokens.shape[-1]) < pick, tokens, 0).sum(axis=-1)
+    solved = t_pick != UNSOLVED
+    return np.where(solved, before + np.where(solved, t_pick, 0), UNSOLVED), tokens.sum(axis=-1)

@@ -15,7 +15,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM
 
-from vbvf.arms.bon import best_of_n
+from vbvf.arms.bon import best_of_n, candidate_budget
 from vbvf.arms.rewards import true_reward, verifier_reward
 from vbvf.arms.rl import rl_finetune
 from vbvf.arms.training import HeldOut, read_fit, sft
@@ -27,7 +27,7 @@ from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy, generated_tokens, token_nll, trace_examples
 from vbvf.stats import paired_difference_ci, performance
-from vbvf.tasks.planted import PlantedTask
+from vbvf.tasks.planted import UNSOLVED, PlantedTask
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,23 @@ def sample_solve_times(task: PlantedTask, policy, prompts: np.ndarray, m: int, h
     return solve_time, generated_tokens(task, traces)
 
 
-def arm_summary(solve_time: np.ndarray, tokens: np.ndarray, horizon: int, cfg: DictConfig, seed: int) -> dict:
-    """Performance with CIs, the T distribution over solved traces, and tokens spent per sample."""
+def arm_summary(solve_time: np.ndarray, tokens: np.ndarray, horizon: int, cfg: DictConfig, seed: int,
+                tokens_per_prompt: np.ndarray | None = None) -> dict:
+    """Performance with CIs, the T distribution over solved traces, and the tokens spent.
+
+    ``tokens`` are per generated trace (a BoN candidate); ``tokens_per_prompt`` per answer, all
+    candidates included (default: one trace per answer). ``compute_matched`` says whether every
+    answer stayed within H tokens, which a gap against VF requires (SPEC §2, equal compute).
+    """
+    per_prompt = tokens if tokens_per_prompt is None else tokens_per_prompt
     out = performance(solve_time, horizon, cfg.eval.confidence, cfg.eval.n_bootstrap, seed)
     solved = solve_time[solve_time <= horizon]
     qs = (0.1, 0.25, 0.5, 0.75, 0.9)
     out["T_quantiles"] = {str(q): float(v) for q, v in zip(qs, np.quantile(solved, qs))} if solved.size else None
     out["tokens_mean"] = float(tokens.mean())
+    out["tokens_per_prompt_mean"] = float(per_prompt.mean())
+    out["tokens_per_prompt_max"] = int(per_prompt.max())
+    out["compute_matched"] = bool(per_prompt.max() <= horizon)
     return out
 
 
@@ -120,8 +130,8 @@ class ArmRunner:
         data = np.load(self.cache.run("eval", key, produce) / "eval.npz")
         return data["solve_time"], data["tokens"]
 
-    def summary(self, solve_time: np.ndarray, tokens: np.ndarray, horizon: int) -> dict:
-        return arm_summary(solve_time, tokens, horizon, self.cfg, stage_seed(self.cfg.seed, "bootstrap"))
+    def summary(self, solve_time: np.ndarray, tokens: np.ndarray, horizon: int, tokens_per_prompt: np.ndarray | None = None) -> dict:
+        return arm_summary(solve_time, tokens, horizon, self.cfg, stage_seed(self.cfg.seed, "bootstrap"), tokens_per_prompt)
 
     # --- VF -----------------------------------------------------------------------------------
 
@@ -178,26 +188,40 @@ class ArmRunner:
         return Verifier(self.task, model_dir, vb.verifier.labels, vb.verifier.score_batch_size, self.sampler["device"])
 
     def bon(self, verifier: Verifier) -> dict[str, dict]:
-        """BoN@N for every N of the grid at every H, from one nested pool of base samples."""
-        n_max, m = max(self.cfg.vb.bon.n_grid), self.cfg.eval.samples_per_prompt
-        horizon_max = max(self.cfg.eval.horizons)
+        """BoN@N at every H with N candidates of ⌊H/N⌋ tokens (``vbvf.arms.bon``), from one nested pool."""
+        bon, m = self.cfg.vb.bon, self.cfg.eval.samples_per_prompt
+        n_max, horizon_max = max(bon.n_grid), max(self.cfg.eval.horizons)
         prompts = self.test_prompts
-        traces = self.base.sample(prompts, m * n_max, horizon_max, stage_seed(self.cfg.seed, "bon_pool"))
-        flat = traces.reshape(-1, horizon_max)
-        flat_prompts = np.repeat(prompts, m * n_max, axis=0)
-        gold = self.task.gold(flat_prompts)
-        out: dict[str, dict] = {f"vb_bon@{n}": {} for n in self.cfg.vb.bon.n_grid}
+        pool = self.base.sample(prompts, m * n_max, horizon_max, stage_seed(self.cfg.seed, "bon_pool"))
+        pool = pool.reshape(len(prompts), m, n_max, horizon_max)
+        # per candidate budget h, the candidates that some (H, N) with ⌊H/N⌋ = h needs: scored once
+        needed: dict[int, int] = {}
         for horizon in self.cfg.eval.horizons:
-            cut = flat[:, :horizon]
-            shape = (len(prompts), m, n_max)
-            t = self.task.solve_time(cut, gold).reshape(shape)
-            tokens = generated_tokens(self.task, cut).reshape(shape)
-            scores = verifier.score(flat_prompts, cut, horizon).reshape(shape)
-            for n in self.cfg.vb.bon.n_grid:
-                picked, spent = best_of_n(scores, t, tokens, n)
-                out[f"vb_bon@{n}"][str(horizon)] = self.summary(picked, spent, horizon)
+            for n in bon.n_grid:
+                h = candidate_budget(horizon, n)
+                needed[h] = max(needed.get(h, 0), n)
+        cut = {h: self.candidates(verifier, pool[:, :, :n, :h]) for h, n in needed.items()}
+        out: dict[str, dict] = {f"vb_bon@{n}": {} for n in bon.n_grid}
+        for horizon in self.cfg.eval.horizons:
+            for n in bon.n_grid:
+                h = candidate_budget(horizon, n)
+                scores, t, tokens = (x[..., :n] for x in cut[h])
+                picked, spent = best_of_n(scores, t, tokens, bon.return_convention)
+                stats = self.summary(picked, tokens, horizon, spent)
+                out[f"vb_bon@{n}"][str(horizon)] = stats | {"candidates": n, "candidate_budget": h,
+                                                            "return_convention": bon.return_convention}
         return out
 
+    def candidates(self, verifier: Verifier, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Verifier scores, solve times and generated tokens of candidates [prompts, m, N, h] at their budget h."""
+        shape, h = traces.shape[:3], traces.shape[3]
+        if h == 0:  # ⌊H/N⌋ = 0: nothing generated, nothing solved
+            return np.zeros(shape), np.full(shape, UNSOLVED), np.zeros(shape, dtype=np.int64)
+        flat = traces.reshape(-1, h)
+        flat_prompts = np.repeat(self.test_prompts, shape[1] * shape[2], axis=0)
+        t = self.task.solve_time(flat, self.task.gold(flat_prompts)).reshape(shape)
+        scores = verifier.score(flat_prompts, flat, h).reshape(shape)
+        return scores, t, generated_tokens(self.task, flat).reshape(shape)
 
     def rl(self, horizon: int, verifier: Verifier | None) -> dict:
         """GRPO from π_b on the n training prompts at budget H: verifier reward (VB-RL) or, without one, the true reward."""
@@ -222,7 +246,10 @@ def optimal_summary(task: PlantedTask, horizon: int, n_prompts: int, m: int, cfg
 
 
 def gaps(results: dict, cfg: DictConfig, vf_arm: str = "vf") -> dict:
-    """Δ(H) = J_H(VB) − J_H(VF) per VB arm, paired over test prompts, with a bootstrap CI."""
+    """Δ(H) = J_H(VB) − J_H(VF) per VB arm, paired over test prompts, with a bootstrap CI.
+
+    Only compute-matched arms have a gap: both sides must have generated at most H tokens per prompt.
+    """
     out = {}
     seed = stage_seed(cfg.seed, "bootstrap")
     for name, per_h in results["arms"].items():
@@ -230,8 +257,13 @@ def gaps(results: dict, cfg: DictConfig, vf_arm: str = "vf") -> dict:
             continue
         out[name] = {}
         for horizon, stats in per_h.items():
-            vf = results["arms"][vf_arm][horizon]["per_prompt_return"]
-            est = paired_difference_ci(stats["per_prompt_return"], vf, cfg.eval.confidence, cfg.eval.n_bootstrap, seed)
+            vf = results["arms"][vf_arm][horizon]
+            for arm, side in ((name, stats), (vf_arm, vf)):
+                if not side["compute_matched"] or side["tokens_per_prompt_max"] > int(horizon):
+                    raise ValueError(f"{arm} spent {side['tokens_per_prompt_max']} tokens per prompt at H={horizon}: "
+                                     "a gap needs both arms within H (equal compute)")
+            est = paired_difference_ci(stats["per_prompt_return"], vf["per_prompt_return"], cfg.eval.confidence,
+                                       cfg.eval.n_bootstrap, seed)
             out[name][horizon] = est.to_dict() | {"vf_arm": vf_arm}
     return out
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from vbvf.arms.bon import CONVENTIONS
 from vbvf.arms.training import read_fit
 from vbvf.config import build
 from vbvf.pipeline.arms import run_arms, sample_solve_times
@@ -47,6 +48,8 @@ def validate(cfg: DictConfig) -> None:
     bon = list(cfg.vb.bon.n_grid)
     if not bon or min(bon) < 1:
         raise ValueError(f"vb.bon.n_grid must be a non-empty list of positive ints, got {bon}")
+    if cfg.vb.bon.return_convention not in CONVENTIONS:
+        raise ValueError(f"vb.bon.return_convention must be one of {CONVENTIONS}, got {cfg.vb.bon.return_convention!r}")
 
 
 def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:

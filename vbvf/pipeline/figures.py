@@ -16,7 +16,19 @@ def caption(results: dict) -> str:
     counts = results["sample_counts"]
     return (f"config {results['config_hash']} · seed {results['seeds']['run']} · "
             f"{counts['test_prompts']} test prompts × {counts['samples_per_prompt']} samples · "
-            f"n = {results['data_budget'].get('n_prompts', '-')}")
+            f"n = {results['data_budget'].get('n_prompts', '-')}{data_cost(results)}")
+
+
+def data_cost(results: dict) -> str:
+    """What the n training prompts cost each arm: VB's labelled traces, VF's rejection sampling at the largest H."""
+    budget, vf = results["data_budget"], results["arms"].get("vf", {})
+    text = f" · VB: {budget['vb_labelled_traces']} labelled traces" if "vb_labelled_traces" in budget else ""
+    if vf:
+        horizon = str(max(results["horizons"]))
+        d = vf[horizon]["data"]
+        text += (f" · VF at H = {horizon}: {d['samples_drawn']} samples ({d['tokens_drawn']} tokens) drawn, "
+                 f"{d['prompts_without_success']} prompts without a success")
+    return text
 
 
 def plot_fidelity(fidelity: dict, horizons: list[int], ax_return, ax_sigma) -> None:
@@ -53,10 +65,12 @@ def plot_run(results: dict, run_dir: Path) -> list[Path]:
         y = [v["value"] for v in values]
         err = [[v["value"] - v["low"] for v in values], [v["high"] - v["value"] for v in values]]
         style = {"color": "grey", "linestyle": "--"} if name in ("base", "optimal") else {}
-        ax.errorbar(horizons, y, yerr=err, marker="o", capsize=3, label=name, **style)
+        spent = per_h[str(horizons[-1])].get("tokens_per_prompt_mean")
+        label = name if spent is None else f"{name} ({spent:.0f} tok/prompt at H = {horizons[-1]})"
+        ax.errorbar(horizons, y, yerr=err, marker="o", capsize=3, label=label, **style)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("test-time budget H (tokens)")
-    ax.set_ylabel("normalised return J_H / H (95% CI over test prompts)")
+    ax.set_xlabel("test-time budget H (at most H tokens per prompt, all candidates)")
+    ax.set_ylabel("J_H / H (95% CI: bootstrap over test prompts)")
     mixture = results["config"]["mixture"]["name"]
     ax.set_title(f"planted subsequence, mixture '{mixture}'", fontsize=10)
     ax.legend(fontsize=7, ncol=2)

@@ -36,7 +36,7 @@ def base_table(base_stats: dict, title: str, eps: float = 0.5) -> Table:
 
 
 def wide_console() -> Console:
-    return Console(width=max(Console().width, 150))
+    return Console(width=max(Console().width, 190))
 
 
 def fidelity_table(fidelity: dict, eps: str = "0.5") -> Table:
@@ -74,14 +74,28 @@ def print_results(results: dict) -> None:
         console.print(arms_table(results))
 
 
+def data_text(results: dict, name: str, stats: dict) -> str:
+    """What the arm's training data cost: VF's rejection sampling, VB's labelled traces; '-' for others."""
+    if "data" in stats:
+        d = stats["data"]
+        return f"{d['samples_drawn']} samples · {d['tokens_drawn']} tok · {d['prompts_without_success']} w/o success"
+    if name.startswith("vb_"):
+        return f"{results['data_budget']['vb_labelled_traces']} labelled traces"
+    return "-"
+
+
 def arms_table(results: dict) -> Table:
-    """One row per (arm, H): J_H with CI, success, tokens per sample, and the gap to VF where defined."""
-    table = Table(title="arms on test prompts: J_H [95% CI]; Δ = J_H(arm) − J_H(vf)")
-    for col in ("arm", "H", "J_H", "J_H/H", "success", "tokens", "Δ vs vf"):
-        table.add_column(col, justify="right")
+    """One row per (arm, H): J_H with CI, success, tokens per trace and per prompt, the data each arm
+    cost at its budget n, and the gap to VF where defined (compute-matched arms only)."""
+    n = results["data_budget"].get("n_prompts", "-")
+    table = Table(title=f"arms on test prompts: J_H [95% CI: bootstrap over test prompts]; Δ = J_H(arm) − J_H(vf); "
+                        f"tokens/prompt = all candidates (≤ H: matched); data for n = {n} training prompts")
+    for col in ("arm", "H", "J_H", "J_H/H", "success", "tok/trace", "tok/prompt (max)", "data", "Δ vs vf"):
+        table.add_column(col, justify="right", no_wrap=col == "data")
     for name, per_h in results["arms"].items():
         for horizon, stats in per_h.items():
             gap = results["gaps"].get(name, {}).get(horizon)
             table.add_row(name, horizon, ci_text(stats["J"]), ci_text(stats["J_norm"], 3), ci_text(stats["success"], 3),
-                          f"{stats['tokens_mean']:.1f}", ci_text(gap))
+                          f"{stats['tokens_mean']:.1f}", f"{stats['tokens_per_prompt_mean']:.1f} ({stats['tokens_per_prompt_max']})",
+                          data_text(results, name, stats), ci_text(gap))
     return table

@@ -1,6 +1,6 @@
 """Statistics of SPEC §2: returns, heterogeneity, anti-concentration, bootstrap CIs, scaling fits."""
 
-from vbvf.stats.bootstrap import Estimate, mean_ci, paired_difference_ci
+from vbvf.stats.bootstrap import Estimate, ci_method, cluster_mean_ci, mean_ci, paired_difference_ci
 from vbvf.stats.heterogeneity import (
     AntiConcentration,
     anti_concentration,
@@ -22,13 +22,14 @@ __all__ = [
     "anti_concentration",
     "anti_concentration_summary",
     "bilevel_return",
+    "ci_method",
+    "cluster_mean_ci",
     "heterogeneity",
     "heterogeneity_summary",
     "loglog_slope",
     "mean_ci",
     "paired_difference_ci",
     "performance",
-    "policy_statistics",
     "policy_statistics",
     "scaling_fit",
     "sqrt_fit",
