@@ -57,7 +57,7 @@ def plot_run(results: dict, run_dir: Path) -> list[Path]:
     panels when the base is an LM; writes run_performance.{png,pdf}."""
     horizons = results["horizons"]
     fidelity = results.get("base_fidelity")
-    fig, axes = plt.subplots(1, 3 if fidelity else 1, figsize=(16, 4.4) if fidelity else (6.5, 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, 3 if fidelity else 1, figsize=(16, 5.6) if fidelity else (6.5, 5.6), squeeze=False)
     ax = axes[0, 0]
     series = {"base": results["base_stats"]} | results["arms"]
     for name, per_h in series.items():
@@ -73,7 +73,7 @@ def plot_run(results: dict, run_dir: Path) -> list[Path]:
     ax.set_ylabel("J_H / H (95% CI: bootstrap over test prompts)")
     mixture = results["config"]["mixture"]["name"]
     ax.set_title(f"planted subsequence, mixture '{mixture}'", fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     if fidelity:
         plot_fidelity(fidelity, horizons, axes[0, 1], axes[0, 2])
     fig.text(0.01, 0.01, caption(results), fontsize=6, color="dimgrey")
