@@ -4,7 +4,7 @@
 #
 # Testbed: the didactic recipes source this file as is; the MATH recipes set TESTBED=math first.
 # Scale (first argument):
-#   didactic `cpu`   = experiment=didactic_cpu, minutes on a laptop, joblib with 2 jobs;
+#   didactic `cpu`   = experiment=didactic (the faithful CPU default, about 2.5 min a run), one job at a time;
 #   didactic `paper` = experiment=didactic_paper (one GPU, one job at a time unless N_JOBS says more);
 #   math `cpu`  = experiment=math_arms_cpu: a tiny random Llama (built into .cache/tiny if missing)
 #                 on a slice of MATH, mechanics only (accuracy ≈ 0), one job at a time;
@@ -30,7 +30,7 @@ GRID_OVERRIDES=()  # the scale's grid, put before the recipe's overrides
 TINY_MODELS=""     # where the tiny local models are built before the sweep, if missing
 case ${TESTBED:-didactic}:$SCALE in
   # HORIZONS repeats the experiment's eval.horizons: the n ∝ H grid is computed from it.
-  didactic:cpu)   EXPERIMENT=didactic_cpu;   HORIZONS=(8 16 32);          N_PER_H=2;  N_GRID=8,16,32,64;              N_JOBS=${N_JOBS:-2} ;;
+  didactic:cpu)   EXPERIMENT=didactic;       HORIZONS=(8 16 32);          N_PER_H=2;  N_GRID=16,32,64,128;            N_JOBS=${N_JOBS:-1} ;;
   didactic:paper) EXPERIMENT=didactic_paper; HORIZONS=(16 32 64 128 256); N_PER_H=16; N_GRID=512,1024,2048,4096,8192; N_JOBS=${N_JOBS:-1} ;;
   # MATH: H = N·h for N in the experiment's selection.n_grid. The n grid stays at or below
   # heterogeneity.problems_offset (cpu 16, real 5000), so one base per (level, seed) serves every n.

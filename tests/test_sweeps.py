@@ -176,7 +176,7 @@ def test_recipes_compute_n_proportional_to_H_and_parse():
         assert subprocess.run(["bash", "-n", str(recipe)]).returncode == 0, recipe
     out = subprocess.run(["bash", "-c", "source experiments/common.sh cpu && proportional_n && echo $EXPERIMENT"],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["16,32,64", "didactic_cpu"]
+    assert out == ["16,32,64", "didactic"]
 
 
 def test_math_recipes_pick_the_math_experiments_and_no_didactic_grid():
