@@ -1,5 +1,7 @@
 """Verifier labels by hand, and the verifier's BCE training on a separable toy set."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,27 @@ def test_verifier_training_separates_a_toy_set(tmp_path):
     verifier = Verifier(TASK, tmp_path / "verifier", "prefix", device="cpu")
     scores = verifier.score(prompts, traces, length)
     assert scores[solved].min() > scores[~solved].max()
+
+
+def test_held_out_verifier_quality_is_recorded(tmp_path):
+    # the same separable toy set, a quarter held out: fit.json holds its BCE, AUC and Brier score
+    rng = np.random.default_rng(1)
+    n, length = 64, 6
+    traces = rng.integers(1, 3, size=(n, length))
+    solved = np.arange(n) % 2 == 0
+    traces[:, 0] = np.where(solved, 0, 3)
+    solve_time = np.where(solved, 1, UNSOLVED)
+    prompts = TASK.train_prompts[np.arange(n) % len(TASK.train_prompts)]
+    base = build_lm(TASK, n_layer=1, n_embd=16, n_head=2, n_positions=16)
+    base.save_pretrained(tmp_path / "base")
+    build_tokenizer(TASK).save_pretrained(tmp_path / "base")
+    train = TrainConfig(max_steps=80, batch_size=32, learning_rate=1e-2, warmup_ratio=0, eval_every=10, patience=20)
+    held = np.arange(n) % 8 < 2  # both classes held out
+    train_verifier(TASK, tmp_path / "base", prompts, traces, solve_time, VerifierConfig(labels="prefix", train=train),
+                   tmp_path / "verifier", seed=0, held=held)
+    fit = json.loads((tmp_path / "verifier" / "fit.json").read_text())
+    assert fit["train_traces"] == 48 and fit["heldout_traces"] == 16 and fit["metric"] == "heldout_bce"
+    quality = fit["heldout"]
+    assert quality["auc"] > 0.95 and quality["trace_auc"] == 1.0 and quality["brier"] < 0.05
+    assert quality["bce"] == pytest.approx(fit["best"]["value"], rel=1e-6)
+    assert fit["history"][0]["value"] > 5 * fit["best"]["value"]

@@ -95,6 +95,19 @@ def step_logits(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarra
     return out
 
 
+def extend_past_end(logits: np.ndarray, traces: np.ndarray, pad: int) -> np.ndarray:
+    """sigmoid(v_h) at every completion step [n, L]; steps after the trace ended repeat its last value."""
+    probs = 1 / (1 + np.exp(-logits))
+    last = np.maximum((np.asarray(traces) != pad).sum(axis=1) - 1, 0)
+    steps = np.arange(traces.shape[1])
+    return np.where(steps <= last[:, None], probs, probs[np.arange(len(probs)), last][:, None])
+
+
+def trace_score(probs: np.ndarray, kind: str, horizon: int) -> np.ndarray:
+    """Estimated R_H of budget-H traces from their step probabilities: Σ_{h≤H} sigmoid(v_h), or H·sigmoid(v_last)."""
+    return probs.sum(axis=1) if kind == "prefix" else horizon * probs[:, -1]
+
+
 def auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
     """Area under the ROC curve (Mann–Whitney U / n₁n₀); None when one class is absent."""
     positive, negative = scores[labels > 0.5], scores[labels < 0.5]
@@ -113,11 +126,10 @@ def verifier_quality(model, task: PlantedTask, prompts: np.ndarray, traces: np.n
     z, y = logits[mask], labels[mask]
     probs = 1 / (1 + np.exp(-z))
     bce = float(np.mean(np.logaddexp(0, z) - y * z))
-    real = np.asarray(traces) != task.pad
-    trace_score = np.where(real, 1 / (1 + np.exp(-logits)), 0).sum(axis=1) if kind == "prefix" else probs
+    scores = trace_score(extend_past_end(logits, traces, task.pad), kind, traces.shape[1])  # as Verifier.score
     solved = (solve_time <= traces.shape[1]).astype(np.float64)
     return {"bce": bce, "auc": auc(probs, y), "brier": float(np.mean((probs - y) ** 2)), "positive_rate": float(y.mean()),
-            "trace_auc": auc(trace_score, solved), "traces": int(len(traces))}
+            "trace_auc": auc(scores, solved), "traces": int(len(traces))}
 
 
 def train_verifier(
@@ -163,15 +175,9 @@ class Verifier:
 
     def step_probabilities(self, prompts: np.ndarray, traces: np.ndarray) -> np.ndarray:
         """sigmoid(v_h) at every completion step [n, L]; steps after the trace ended repeat its last value."""
-        probs = 1 / (1 + np.exp(-step_logits(self.model, self.task, prompts, traces, self.batch_size)))
-        last = np.maximum((np.asarray(traces) != self.task.pad).sum(axis=1) - 1, 0)
-        steps = np.arange(traces.shape[1])
-        return np.where(steps <= last[:, None], probs, probs[np.arange(len(probs)), last][:, None])
+        return extend_past_end(step_logits(self.model, self.task, prompts, traces, self.batch_size), traces, self.task.pad)
 
     def score(self, prompts: np.ndarray, traces: np.ndarray, horizon: int) -> np.ndarray:
         """Estimated R_H of each trace cut to budget H: Σ_{h≤H} sigmoid(v_h), or H·sigmoid(v_last)."""
         traces = np.asarray(traces)[:, :horizon]
-        probs = self.step_probabilities(prompts, traces)
-        if self.labels == "prefix":
-            return probs.sum(axis=1)
-        return horizon * probs[:, -1]
+        return trace_score(self.step_probabilities(prompts, traces), self.labels, horizon)
