@@ -34,18 +34,22 @@ def test_unknown_label_kind_is_rejected():
         verifier_labels(TASK, np.zeros((1, 3), dtype=int), np.array([1]), "dense")
 
 
-def test_verifier_training_separates_a_toy_set(tmp_path):
-    # Solved traces start with token 0, unsolved ones with token 3: separable from the first step.
-    rng = np.random.default_rng(0)
-    n, length = 64, 6
-    traces = rng.integers(1, 3, size=(n, length))
+def toy_set(tmp_path, seed, n=64, length=6):
+    """Solved traces start with token 0, unsolved ones with token 3: separable from the first step.
+    Also saves a random base LM to ``tmp_path/base``."""
+    traces = np.random.default_rng(seed).integers(1, 3, size=(n, length))
     solved = np.arange(n) % 2 == 0
     traces[:, 0] = np.where(solved, 0, 3)
-    solve_time = np.where(solved, 1, UNSOLVED)
     prompts = TASK.train_prompts[np.arange(n) % len(TASK.train_prompts)]
     base = build_lm(TASK, n_layer=1, n_embd=16, n_head=2, n_positions=16)
     base.save_pretrained(tmp_path / "base")
     build_tokenizer(TASK).save_pretrained(tmp_path / "base")
+    return prompts, traces, solved, np.where(solved, 1, UNSOLVED)
+
+
+def test_verifier_training_separates_a_toy_set(tmp_path):
+    prompts, traces, solved, solve_time = toy_set(tmp_path, seed=0)
+    n, length = traces.shape
     cfg = VerifierConfig(labels="prefix", train=TrainConfig(max_steps=60, batch_size=32, learning_rate=1e-2, warmup_ratio=0))
     log = train_verifier(TASK, tmp_path / "base", prompts, traces, solve_time, cfg, tmp_path / "verifier", seed=0)
     assert log[-1]["loss"] < 0.5 * log[0]["loss"]
@@ -56,16 +60,8 @@ def test_verifier_training_separates_a_toy_set(tmp_path):
 
 def test_held_out_verifier_quality_is_recorded(tmp_path):
     # the same separable toy set, a quarter held out: fit.json holds its BCE, AUC and Brier score
-    rng = np.random.default_rng(1)
-    n, length = 64, 6
-    traces = rng.integers(1, 3, size=(n, length))
-    solved = np.arange(n) % 2 == 0
-    traces[:, 0] = np.where(solved, 0, 3)
-    solve_time = np.where(solved, 1, UNSOLVED)
-    prompts = TASK.train_prompts[np.arange(n) % len(TASK.train_prompts)]
-    base = build_lm(TASK, n_layer=1, n_embd=16, n_head=2, n_positions=16)
-    base.save_pretrained(tmp_path / "base")
-    build_tokenizer(TASK).save_pretrained(tmp_path / "base")
+    prompts, traces, solved, solve_time = toy_set(tmp_path, seed=1)
+    n = len(traces)
     train = TrainConfig(max_steps=80, batch_size=32, learning_rate=1e-2, warmup_ratio=0, eval_every=10, patience=20)
     held = np.arange(n) % 8 < 2  # both classes held out
     train_verifier(TASK, tmp_path / "base", prompts, traces, solve_time, VerifierConfig(labels="prefix", train=train),
