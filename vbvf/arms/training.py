@@ -8,7 +8,6 @@ stops when the metric reaches its target or stops improving; what it saw is writ
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -21,9 +20,8 @@ from datasets import Dataset
 from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
-from vbvf.pipeline.artifacts import atomic_write_json
-
 from vbvf.config import TrainConfig
+from vbvf.pipeline.artifacts import atomic_write_json
 
 
 def precision(allow_bf16: bool = True) -> dict:
@@ -63,25 +61,24 @@ class HeldOut:
     """A held-out metric (lower is better) evaluated every ``every`` optimiser steps.
 
     Training stops at the first evaluation with ``metric ≤ target`` (when a target is set) or after
-    ``patience`` evaluations without an improvement of more than ``min_delta``; the best weights
-    seen are restored at the end. ``max_steps`` of the stage stays the cap.
+    ``patience`` evaluations without an improvement; the best weights seen are restored at the end.
+    ``max_steps`` of the stage stays the cap.
     """
 
     metric: Callable[[torch.nn.Module], float]
     every: int
     patience: int
     target: Optional[float] = None
-    min_delta: float = 0.0
     name: str = "heldout_loss"
     history: list[dict] = field(default_factory=list)
     best: Optional[dict] = None
     stop_reason: str = "max_steps"
 
-    def report(self, extra: dict | None = None) -> dict:
+    def report(self) -> dict:
         """What fit.json holds: the held-out curve, the best point, why training stopped, and the target."""
         return {"metric": self.name, "history": self.history, "best": self.best, "stop_reason": self.stop_reason,
                 "target": self.target, "reached_target": None if self.target is None else bool(
-                    self.best is not None and self.best["value"] <= self.target)} | (extra or {})
+                    self.best is not None and self.best["value"] <= self.target)}
 
 
 class HeldOutCallback(TrainerCallback):
@@ -102,9 +99,9 @@ class HeldOutCallback(TrainerCallback):
         value = float(mon.metric(model))
         mon.history.append({"step": step, "value": value})
         log.info("step %d: %s = %.4f", step, mon.name, value)
-        if mon.best is None or value < mon.best["value"] - mon.min_delta:
+        if mon.best is None or value < mon.best["value"]:
             mon.best = {"step": step, "value": value}
-            self._best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             self._bad = 0
         else:
             self._bad += 1

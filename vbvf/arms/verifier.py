@@ -29,7 +29,7 @@ from scipy.stats import mannwhitneyu
 
 from vbvf.arms.training import HeldOut, fit, trainer_args
 from vbvf.config import TrainConfig
-from vbvf.policies.lm import pick_device, prompt_ids
+from vbvf.policies.lm import evaluating, pick_device, prompt_ids
 from vbvf.tasks.planted import PlantedTask
 
 LABEL_KINDS = ("prefix", "outcome")
@@ -78,20 +78,17 @@ class BCETrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
-@torch.no_grad()
 def step_logits(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray, batch_size: int) -> np.ndarray:
     """The verifier's logit v_h at every completion step: float64 [n, L] (pad steps included, unmasked)."""
     ids, attention = verifier_inputs(task, prompts, traces)
     start = ids.shape[1] - traces.shape[1]
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     out = np.empty(traces.shape, dtype=np.float64)
-    for lo in range(0, len(ids), batch_size):
-        batch = torch.as_tensor(ids[lo : lo + batch_size], device=device)
-        mask = torch.as_tensor(attention[lo : lo + batch_size], device=device)
-        out[lo : lo + len(batch)] = model(input_ids=batch, attention_mask=mask).logits[:, start:, 0].float().cpu().numpy()
-    model.train(was_training)
+    with evaluating(model):
+        for lo in range(0, len(ids), batch_size):
+            batch = torch.as_tensor(ids[lo : lo + batch_size], device=device)
+            mask = torch.as_tensor(attention[lo : lo + batch_size], device=device)
+            out[lo : lo + len(batch)] = model(input_ids=batch, attention_mask=mask).logits[:, start:, 0].float().cpu().numpy()
     return out
 
 

@@ -7,8 +7,10 @@ prompts have the same length, so no left padding is needed.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -44,9 +46,26 @@ def trace_examples(task: PlantedTask, prompts: np.ndarray, traces: np.ndarray) -
     return examples
 
 
+def generated_mask(task: PlantedTask, traces: np.ndarray) -> np.ndarray:
+    """True on every generated token of a trace: everything up to and including eos, never the pad after it."""
+    return np.asarray(traces) != task.pad
+
+
 def generated_tokens(task: PlantedTask, traces: np.ndarray) -> np.ndarray:
     """Tokens actually generated per trace: everything up to and including eos, never pad."""
-    return (np.asarray(traces) != task.pad).sum(axis=-1)
+    return generated_mask(task, traces).sum(axis=-1)
+
+
+@contextmanager
+def evaluating(model) -> Iterator[None]:
+    """Run ``model`` in eval mode without gradients, then restore its training mode (used mid-training)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -54,7 +73,6 @@ def pick_device(device: str = "auto") -> torch.device:
     return torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
 
 
-@torch.no_grad()
 def token_nll(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray, batch_size: int = 1024) -> float:
     """Mean per-token NLL (nats) of a causal LM on the generated tokens of budget-L ``traces`` (up to eos, never pad).
 
@@ -64,17 +82,15 @@ def token_nll(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray,
     traces = np.asarray(traces, dtype=np.int64)
     ids = np.concatenate([prompt_ids(task, prompts), traces], axis=1)
     start = ids.shape[1] - traces.shape[1]
-    scored = np.cumsum(traces == task.pad, axis=1) == 0
+    scored = generated_mask(task, traces)
     device = next(model.parameters()).device
     total, count = 0.0, int(scored.sum())
-    was_training = model.training
-    model.eval()
-    for lo in range(0, len(ids), batch_size):
-        batch = torch.as_tensor(ids[lo : lo + batch_size], device=device)
-        logits = model(input_ids=batch, attention_mask=(batch != task.pad).long()).logits[:, start - 1 : -1].float()
-        logp = torch.log_softmax(logits, dim=-1).gather(-1, batch[:, start:, None])[..., 0]
-        total -= float(logp[torch.as_tensor(scored[lo : lo + batch_size], device=device)].sum())
-    model.train(was_training)
+    with evaluating(model):
+        for lo in range(0, len(ids), batch_size):
+            batch = torch.as_tensor(ids[lo : lo + batch_size], device=device)
+            logits = model(input_ids=batch, attention_mask=(batch != task.pad).long()).logits[:, start - 1 : -1].float()
+            logp = torch.log_softmax(logits, dim=-1).gather(-1, batch[:, start:, None])[..., 0]
+            total -= float(logp[torch.as_tensor(scored[lo : lo + batch_size], device=device)].sum())
     return total / max(count, 1)
 
 

@@ -22,7 +22,8 @@ from typing import Sequence
 import numpy as np
 from scipy.special import logsumexp
 
-from vbvf.policies.procedural import progress_probability
+from vbvf.policies.lm import generated_mask
+from vbvf.policies.procedural import ProceduralPolicy, progress_probability
 from vbvf.tasks.planted import PlantedTask
 
 
@@ -36,9 +37,10 @@ def token_log_predictive(
     bool mask, True on every token up to and including eos (pad is never scored).
     """
     traces = np.asarray(traces)
-    gammas = np.asarray(gammas, dtype=np.float64)
-    weights = np.ones_like(gammas) if weights is None or len(weights) == 0 else np.asarray(weights, dtype=np.float64)
-    log_prior = np.log(weights / weights.sum())
+    mixture = ProceduralPolicy(task, gammas, weights)  # validates and normalises the mixture as the sampler does
+    gammas = mixture.gammas
+    with np.errstate(divide="ignore"):
+        log_prior = np.log(mixture.weights)
     gold = task.gold(prompts)
     n, length = traces.shape
     k = task.prompt_length
@@ -68,8 +70,7 @@ def token_log_predictive(
         )
         matched += progress
         others += ~solved & is_digit & ~progress
-    mask = np.cumsum(np.asarray(traces == task.pad), axis=1) == 0
-    return out, mask
+    return out, generated_mask(task, traces)
 
 
 def bayes_nll(task: PlantedTask, gammas: Sequence[float], weights: Sequence[float] | None, prompts: np.ndarray, traces: np.ndarray) -> float:
