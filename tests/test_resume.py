@@ -95,4 +95,22 @@ def test_sigkill_mid_run_then_resume(tmp_path, request, reference):
     assert any(s.startswith("base_lm/") for s in resumed["stages"]["reused"])
     for done in cache.glob("*/*"):
         assert done.name.startswith(".") or (done / DONE).exists()  # every trusted dir is complete
+    assert not list(cache.glob("*/.*.tmp.*"))  # the killed writer's temp dir went at the rerun's start
     assert comparable(resumed) == comparable(reference)
+
+
+def test_damaged_cached_artifacts_are_recomputed_not_used(tmp_path, request, reference):
+    cache = tmp_path / "cache"
+    run_in_process(request, cache, tmp_path / "first")
+    (weights,) = cache.glob("base_lm/*/model.safetensors")
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped bit pattern inside a tensor
+    weights.write_bytes(bytes(data))
+    evaluation = next(cache.glob("eval/*/eval.npz"))
+    evaluation.write_bytes(evaluation.read_bytes()[:100])
+    rerun = run_in_process(request, cache, tmp_path / "rerun")
+    recomputed = rerun["stages"]["recomputed"]
+    assert sorted(label.split("/")[0] for label in recomputed) == ["base_lm", "eval"]
+    assert "sha256" in recomputed[f"base_lm/{weights.parent.name}"]
+    assert "bytes" in recomputed[f"eval/{evaluation.parent.name}"]
+    assert comparable(rerun) == comparable(reference)

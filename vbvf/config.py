@@ -233,6 +233,14 @@ class EvalConfig:
 
 
 @dataclass
+class CacheCheckConfig:
+    """How reuse checks a cached stage's or sample entry's manifest (``vbvf/pipeline/manifest.py``)."""
+
+    mode: str = "small"  # sizes: sizes only; small: also sha256 of files ≤ hash_max_mb; all: every sha256
+    hash_max_mb: float = 256.0
+
+
+@dataclass
 class Config:
     """Top-level schema; ``pipeline`` names the function that runs the experiment."""
 
@@ -240,6 +248,7 @@ class Config:
     pipeline: str = "vbvf.pipeline.didactic.run"
     seed: int = 0
     cache_dir: str = ".vbvf_cache"  # stage artifacts, shared by runs and sweeps (see docs/DESIGN.md)
+    cache_check: CacheCheckConfig = field(default_factory=CacheCheckConfig)
     torch_threads: int = 0  # > 0: torch.set_num_threads; use 1 when parallel jobs share few cores
     task: TaskConfig = field(default_factory=TaskConfig)
     mixture: MixtureConfig = field(default_factory=MixtureConfig)

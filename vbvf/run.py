@@ -1,7 +1,7 @@
 """Hydra entry point: ``python -m vbvf.run experiment=NAME [overrides]``.
 
 Composes the typed config, then calls the pipeline named by ``cfg.pipeline`` with the run's
-own output directory. In a multirun, a job that fails writes ``failed.json`` (the error and
+own output directory, once that directory and ``cache_dir`` are known to be writable. In a multirun, a job that fails writes ``failed.json`` (the error and
 traceback) in its directory and the sweep goes on; a single run re-raises.
 """
 
@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 from transformers.utils import logging as hf_logging
 
 from vbvf.config import register_configs
-from vbvf.pipeline.artifacts import atomic_write_json
+from vbvf.pipeline.artifacts import atomic_write_json, require_writable
 
 register_configs()
 log = logging.getLogger(__name__)
@@ -34,7 +34,9 @@ def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     pipeline = get_method(cfg.pipeline)
+    require_writable(run_dir, "hydra.sweep.dir" if hydra_cfg.mode == RunMode.MULTIRUN else "hydra.run.dir")
     try:
+        require_writable(cfg.cache_dir, "cache_dir")  # before any compute: a stage must be able to land
         pipeline(cfg, run_dir)
     except Exception as error:
         if hydra_cfg.mode != RunMode.MULTIRUN:

@@ -1,4 +1,4 @@
-"""Artifacts on disk: atomic writes (temp file + rename) and the config hash that names results."""
+"""Artifacts on disk: atomic writes (temp file + rename), writability checks and the config hash that names results."""
 
 from __future__ import annotations
 
@@ -30,6 +30,20 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     """Atomically write ``obj`` as indented JSON (NaN is written as null)."""
     return atomic_write_text(path, json.dumps(_finite(obj), indent=1, sort_keys=False) + "\n")
+
+
+def require_writable(path: str | Path, key: str) -> Path:
+    """Create ``path`` if needed and write a probe file there; a failure names ``key`` and the path."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-probe.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise PermissionError(f"{key}={path}: not a writable directory ({error.strerror or error}); "
+                              f"point {key} at a directory this user can write") from None
+    return path
 
 
 def config_hash(config: dict) -> str:

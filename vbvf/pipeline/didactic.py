@@ -63,7 +63,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     validate(cfg)
     start = time.perf_counter()
     task: PlantedTask = build(cfg.task)
-    cache = StageCache(cfg.cache_dir)
+    cache = StageCache(cfg.cache_dir, **cfg.cache_check)
     horizon_max = max(cfg.eval.horizons)
     base = build(cfg.base, task=task, cache=cache, seed=cfg.seed, horizon=horizon_max)
 
@@ -100,7 +100,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     else:
         results["arms_skipped"] = "the arms fine-tune and score with an LM: run with base=lm"
         log.warning("arms skipped: %s", results["arms_skipped"])
-    results["stages"] = {"computed": cache.computed, "reused": cache.reused, "seconds": cache.seconds}
+    results["stages"] = cache.summary()
     results["timing_s"] = {"total": time.perf_counter() - start}
     if torch.cuda.is_available():
         results["cuda"] = {"device": torch.cuda.get_device_name(), "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30}

@@ -139,7 +139,8 @@ class MathArms:
         """n samples per problem through the sample cache, graded attempt by attempt."""
         sampler = LazySampler(self.cfg["sampler"], model)
         try:
-            cached = CachedSampler(sampler, Path(self.cfg["cache_dir"]) / "samples", model_id=self.model_ids.get(model))
+            cached = CachedSampler(sampler, Path(self.cfg["cache_dir"]) / "samples", model_id=self.model_ids.get(model),
+                                   **self.cfg["cache_check"])
             samples = cached.sample(self.prompts(problems), self.params(n, max_tokens))
         finally:
             sampler.close()
@@ -257,7 +258,7 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     pretrained = cfg["model"]["name_or_path"]
     common = {"model": pretrained, "backend": backend_of(cfg["sampler"]), "prompt": cfg["prompt"], "sampling": cfg["sampling"],
               "attempts": cfg["attempts"], "data_train": cfg["data"]["train"]}  # what every trained stage depends on
-    cache = StageCache(Path(cfg["cache_dir"]) / "stages")
+    cache = StageCache(Path(cfg["cache_dir"]) / "stages", **cfg["cache_check"])
     seeds = {"bootstrap": stage_seed(cfg["seed"], "bootstrap"), "traces": stage_seed(cfg["seed"], "traces")}
     with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"]) as pool:
         run = MathArms(cfg, cache, pool, load_tokenizer(pretrained))
@@ -314,7 +315,7 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
         "base": {"model": base, "sft_data": run.reports.get("math_base"), "stats": base_statistics(base_eval, cfg, seeds["traces"])},
         "arms": {"vb": vb, "vf": vf},
         "gaps": gaps(vb_correct, vf, cfg, seeds["bootstrap"]),
-        "stages": {"computed": cache.computed, "reused": cache.reused, "seconds": cache.seconds},
+        "stages": cache.summary(),
         "timing_s": {"total": time.perf_counter() - start},
     }
     out_dir = Path(out_dir)

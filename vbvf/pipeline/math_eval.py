@@ -190,7 +190,7 @@ def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     validate(cfg)
     start, timing = time.perf_counter(), {}
     problems = load_problems(**cfg["data"]["eval"])
-    sampler = CachedSampler(build_sampler(cfg["sampler"]), cfg["cache_dir"])
+    sampler = CachedSampler(build_sampler(cfg["sampler"]), cfg["cache_dir"], **cfg["cache_check"])
     prompts = [build_prompt(p.problem, sampler.sampler.tokenizer, **cfg["prompt"]) for p in problems]
     m = cfg["eval"]["samples_per_prompt"]
     sampling = {**cfg["sampling"], "stop": tuple(cfg["sampling"]["stop"])}

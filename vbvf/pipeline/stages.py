@@ -1,40 +1,61 @@
 """Stage cache: each stage's artifacts live in a directory keyed by exactly the config that affects it.
 
-A stage writes into a private temp directory; only when it finishes is a ``DONE`` marker written
+A stage writes into a private temp directory named by its writer; only when it finishes are a
+file manifest (sizes and sha256, ``vbvf/pipeline/manifest.py``) and a ``DONE`` marker written
 and the directory renamed into place (one atomic rename). A crash or ``kill -9`` at any point
-leaves at most a temp directory that no later run trusts, so a rerun redoes only unfinished
-stages, and a run that shares a stage's config (the same base, another H) reuses it.
+leaves at most a temp directory that no later run trusts and that the next start removes once
+its writer is gone; a rerun redoes only unfinished stages, and a run that shares a stage's config
+(the same base, another H) reuses it. Reuse first checks the manifest: a stage whose files were
+truncated, removed or changed is recomputed, with a warning that names it. A full disk during a
+stage removes the half-written stage and says so.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable
 
 from vbvf.pipeline.artifacts import atomic_write_text, config_hash
+from vbvf.pipeline.manifest import MODES, check_manifest, write_manifest
+from vbvf.pipeline.tempdirs import remove_stale_temps, temp_path
 
 log = logging.getLogger(__name__)
 
 DONE = "DONE"
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class StageCache:
-    """Runs stages at most once per key under ``root/<stage>/<key>``; counts what it reused."""
+    """Runs stages at most once per key under ``root/<stage>/<key>``; counts what it reused.
 
-    def __init__(self, root: str | Path):
+    ``mode`` / ``hash_max_mb`` say how reuse checks a stage's manifest (``cache_check`` in the
+    config): ``sizes``, ``small`` (also sha256 of files up to ``hash_max_mb``) or ``all``.
+    """
+
+    def __init__(self, root: str | Path, mode: str = "small", hash_max_mb: float = 256.0):
+        if mode not in MODES:
+            raise ValueError(f"cache_check.mode={mode!r}: expected one of {MODES}")
         self.root = Path(root)
+        self.mode, self.hash_max_mb = mode, hash_max_mb
         self.computed: list[str] = []
         self.reused: list[str] = []
+        self.recomputed: dict[str, str] = {}  # stage -> why its cached artifacts were not trusted
         self.seconds: dict[str, float] = {}  # wall time of each stage computed by this run
+        self.removed_temps = [str(p) for p in remove_stale_temps(self.root)]
 
     def path(self, stage: str, key_config: dict) -> Path:
         return self.root / stage / config_hash(key_config)
+
+    def summary(self) -> dict:
+        """What this run computed, reused and recomputed, for ``results.json``."""
+        return {"computed": self.computed, "reused": self.reused, "recomputed": self.recomputed,
+                "seconds": self.seconds, "removed_temps": self.removed_temps}
 
     def run(self, stage: str, key_config: dict, produce: Callable[[Path], Any]) -> Path:
         """Return the finished directory of ``stage`` for ``key_config``, producing it if needed.
@@ -44,17 +65,22 @@ class StageCache:
         final = self.path(stage, key_config)
         label = f"{stage}/{final.name}"
         if (final / DONE).exists():
-            log.info("stage %s: reused", label)
-            self.reused.append(label)
-            return final
-        if final.exists():  # left by a run killed between rename and marker? never trusted
+            problem = check_manifest(final, self.mode, self.hash_max_mb)
+            if problem is None:
+                log.info("stage %s: reused", label)
+                self.reused.append(label)
+                return final
+            log.warning("stage %s: cached artifacts fail their check (%s); recomputing it", label, problem)
+            self.recomputed[label] = problem
+        if final.exists():  # damaged, or left by a run killed between rename and marker: never trusted
             shutil.rmtree(final)
-        tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp = temp_path(final)
         tmp.mkdir(parents=True)
         start = time.perf_counter()
         try:
             produce(tmp)
             atomic_write_text(tmp / "stage.json", json.dumps({"stage": stage, "key": key_config}, indent=1, default=str))
+            write_manifest(tmp)
             atomic_write_text(tmp / DONE, "")
             try:
                 os.replace(tmp, final)
@@ -62,10 +88,25 @@ class StageCache:
                 if not (final / DONE).exists():
                     raise
                 shutil.rmtree(tmp)  # a parallel job of the same sweep finished it first
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(tmp, ignore_errors=True)
+            if _disk_full(error):
+                raise OSError(errno.ENOSPC, f"stage {label}: no space left on the device of cache_dir={self.root} "
+                              "while writing it; the half-written stage was removed. Free space or point cache_dir "
+                              "elsewhere, then rerun: finished stages are kept") from error
             raise
         self.seconds[label] = time.perf_counter() - start
         log.info("stage %s: computed in %.1f s", label, self.seconds[label])
         self.computed.append(label)
         return final
+
+
+def _disk_full(error: BaseException | None) -> bool:
+    """Whether ``error`` or an error it was raised from is a full disk (some writers wrap the OSError)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if (isinstance(error, OSError) and error.errno in _DISK_FULL) or "No space left on device" in str(error):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
