@@ -46,6 +46,7 @@ from analysis.plotting import (
     gap_vs_n,
     grid,
     level_title,
+    log2_axis,
     provenance,
     reference_n,
     save,
@@ -85,29 +86,48 @@ def primary_vb_arm(pooled: pd.DataFrame) -> str | None:
 # --- the figures -------------------------------------------------------------------------------
 
 
+ARM_STYLE = {BASE: {"color": "grey", "linestyle": "--"}, "optimal": {"color": "black", "linestyle": ":"}}
+H_MARKERS = "os^Dvp*h"
+
+
 def fig1_performance_vs_H(a: Analysis, out: Path) -> dict:
-    """J_H/H vs H for every arm (base dashed), one panel per heterogeneity level; the legend gives
-    each arm's mean tokens per prompt (all candidates) at the largest H."""
+    """J_H/H per arm, one column per heterogeneity level: against the budget H (top row, base dashed) and
+    against the tokens each arm actually spent per prompt, all candidates counted (bottom row; one marker
+    shape per H). The base has no token count of its own and appears in the top row only."""
     arms = a.pooled[a.pooled.arm != BASE] if not a.pooled.empty else a.pooled
     if arms.empty:
         raise Skipped("no arms in the results (base statistics only)")
     n = reference_n(arms)
     rows = a.pooled[a.pooled.group.isin(arms[arms.n == n].group)]
     groups = by_sigma(rows, "group")
-    fig, axes = grid(1, len(groups))
-    for ax, group in zip(axes[0], groups):
+    horizons = sorted(rows.H.unique())
+    fig, axes = grid(2, len(groups))
+    colors = {arm: f"C{k}" for k, arm in enumerate(a for a in rows.arm.unique() if a not in ARM_STYLE)}
+    handles = {}
+    for column, group in enumerate(groups):
         level = rows[rows.group == group]
+        top, bottom = axes[0, column], axes[1, column]
         for arm, series in level.groupby("arm", sort=False):
-            style = {BASE: {"color": "grey", "linestyle": "--"}, "optimal": {"color": "black", "linestyle": ":"}}.get(arm, {})
-            top = series[series.H == series.H.max()].iloc[0]
-            spent = "" if pd.isna(top.tokens_per_prompt_mean) else f" ({top.tokens_per_prompt_mean:.0f} tok/prompt at H = {top.H})"
-            errorbar(ax, series.H, series, "J_norm", label=arm + spent, **style)
-        ax.set(xlabel="budget H (≤ H tokens per prompt, all candidates)", ylabel="J_H / H")
-        ax.set_xscale("log", base=2)
-        ax.set_title(level_title(level), fontsize=8)
-        ax.legend(fontsize=6, ncol=2)
-    fig.suptitle(f"Figure 1 · performance vs budget H (n = {n}) · {ci_label(rows)}", fontsize=10)
-    return save(fig, out, "fig1_performance_vs_H", provenance(a.runs(groups)))
+            style = ARM_STYLE.get(arm, {"color": colors.get(arm)})
+            errorbar(top, series.H, series, "J_norm", label=arm, **style)
+            handles[arm] = top.lines[-1]
+            spent = series.dropna(subset=["tokens_per_prompt_mean"])
+            if spent.empty:
+                continue
+            bottom.plot(spent.tokens_per_prompt_mean, spent.J_norm, color=style["color"], linestyle=style.get("linestyle", "-"))
+            for _, row in spent.iterrows():
+                bottom.errorbar(row.tokens_per_prompt_mean, row.J_norm, yerr=[[row.J_norm - row.J_norm_low], [row.J_norm_high - row.J_norm]],
+                                marker=H_MARKERS[horizons.index(row.H) % len(H_MARKERS)], color=style["color"], capsize=2)
+        log2_axis(top, horizons)
+        top.set(xlabel="budget H (≤ H tokens per prompt)", ylabel="J_H / H")
+        top.set_title(level_title(level), fontsize=8)
+        bottom.set_xscale("log", base=2)
+        bottom.set(xlabel="tokens generated per prompt (all candidates)", ylabel="J_H / H")
+    for horizon, marker in zip(horizons, H_MARKERS):
+        handles[f"H = {horizon} (bottom row)"] = plt.Line2D([], [], color="dimgrey", marker=marker, linestyle="none")
+    fig.legend(handles.values(), handles.keys(), loc="center right", fontsize=7)
+    fig.suptitle(f"Figure 1 · performance vs budget H and vs tokens spent (n = {n})\n{ci_label(rows)}", fontsize=10)
+    return save(fig, out, "fig1_performance_vs_H", provenance(a.runs(groups)), right_margin=0.8 if len(groups) > 1 else 0.68)
 
 
 def draw_gap_fit(ax, fit: dict) -> None:

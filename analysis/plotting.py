@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,11 +57,16 @@ def caption(prov: dict) -> str:
             f"{first(prov['data_cost'], 2, '; ')}")
 
 
-def save(fig: plt.Figure, out: Path, name: str, prov: dict, notes: list[str] | None = None) -> dict:
-    """Caption the figure, write it as PNG and PDF (full provenance in their metadata); its manifest entry."""
+def save(fig: plt.Figure, out: Path, name: str, prov: dict, notes: list[str] | None = None,
+         right_margin: float = 1.0) -> dict:
+    """Caption the figure (wrapped to its width), write it as PNG and PDF (full provenance in their
+    metadata); its manifest entry. ``right_margin``: where the panels end (a legend beside them)."""
     text = caption(prov)
-    fig.text(0.01, 0.005, text, fontsize=6, color="dimgrey", wrap=True)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    width_chars = int(fig.get_figwidth() * 72 / (6 * 0.55))  # 6-point text, about 0.55 em a character
+    wrapped = textwrap.fill(text, width_chars)
+    fig.text(0.01, 0.005, wrapped, fontsize=6, color="dimgrey", va="bottom")
+    caption_height = (wrapped.count("\n") + 1.5) * 7.5 / 72 / fig.get_figheight()  # lines of 6 pt text, in figure heights
+    fig.tight_layout(rect=(0, caption_height, right_margin, 1))
     full = json.dumps(prov)
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
     fig.savefig(paths[0], dpi=130, metadata={"Title": name, "Description": text, "Comment": full})
