@@ -66,8 +66,27 @@ def test_fidelity_report_flags_an_unfaithful_base_in_words():
            "stop_reason": "max_steps", "bayes_nll_heldout": 1.5, "test_prompts": {"gap": 0.5}}
     same = fidelity_report(stats(faithful_t), stats(faithful_t), None, tolerance=0.1)
     assert same["faithful"] and same["max_abs_J_norm_diff"] == 0 and same["warnings"] == []
+    assert same["per_horizon"]["8"]["J_norm"]["diff_ci"]["low"] == same["per_horizon"]["8"]["J_norm"]["diff_ci"]["high"] == 0
     unsolved = np.full_like(faithful_t, np.iinfo(np.int64).max)
     bad = fidelity_report(stats(unsolved), stats(faithful_t), fit, tolerance=0.1)
     assert not bad["faithful"] and bad["max_abs_J_norm_diff"] > 0.5
     assert any("NOT faithful" in w for w in bad["warnings"]) and any("missed its NLL target" in w for w in bad["warnings"])
-    assert bad["per_horizon"]["16"]["success"] == {"lm": 0.0, "procedural": 1.0, "diff": -1.0}
+    success = bad["per_horizon"]["16"]["success"]
+    assert (success["lm"], success["procedural"], success["diff"]) == (0.0, 1.0, -1.0)
+    assert success["diff_ci"]["low"] == success["diff_ci"]["high"] == -1.0
+
+
+def test_fidelity_difference_ci_pairs_prompts_and_covers_sampling_noise():
+    """Two samples of the same policy differ by noise only: the paired CI of the difference covers 0; a shifted
+    policy's CI excludes 0 and contains the shift."""
+    from vbvf.pipeline.fidelity import fidelity_report
+    from vbvf.stats import policy_statistics
+
+    rng = np.random.default_rng(1)
+    hardness = rng.uniform(0.2, 0.8, size=64)[:, None]  # per-prompt success probability, shared by both draws
+    draw = lambda p: np.where(rng.random((64, 16)) < p, 4, np.iinfo(np.int64).max)  # noqa: E731
+    stats = lambda t: {"8": policy_statistics(t, 8, [0.5], 0.1, n_resamples=500)}  # noqa: E731
+    noise = fidelity_report(stats(draw(hardness)), stats(draw(hardness)), None, tolerance=0.1)["per_horizon"]["8"]["success"]
+    assert noise["diff_ci"]["low"] < 0 < noise["diff_ci"]["high"] and noise["diff_ci"]["high"] - noise["diff_ci"]["low"] < 0.1
+    shifted = fidelity_report(stats(draw(hardness * 0.5)), stats(draw(hardness)), None, tolerance=0.1)["per_horizon"]["8"]["success"]
+    assert shifted["diff_ci"]["high"] < 0 and shifted["diff_ci"]["low"] < -0.25 < shifted["diff_ci"]["high"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vbvf.stats.bootstrap import paired_difference_ci
+
 
 def _median_c(stats: dict, eps: str) -> float | None:
     values = [v for v in stats["anti_concentration"][eps]["per_prompt"] if v is not None]
@@ -21,14 +23,23 @@ def _pair(lm: float | None, procedural: float | None) -> dict:
     return {"lm": lm, "procedural": procedural, "diff": diff}
 
 
+def _paired(lm: dict, procedural: dict, key: str, per_prompt: str, scale: float = 1.0) -> dict:
+    """LM, procedural and their difference, with a 95% CI of the difference from a bootstrap over the shared
+    test prompts (each prompt's LM minus procedural mean over its samples, so sampling noise is inside)."""
+    pair = _pair(lm[key]["value"], procedural[key]["value"])
+    diff = paired_difference_ci(np.asarray(lm[per_prompt]) / scale, np.asarray(procedural[per_prompt]) / scale)
+    pair["diff_ci"] = {"low": diff.low, "high": diff.high, "resamples": "test prompts (paired)"}
+    return pair
+
+
 def fidelity_report(lm_stats: dict, procedural_stats: dict, base_fit: dict | None, tolerance: float) -> dict:
     """Per-H comparison of the LM base with the procedural mixture, the NLL gap, and a verdict with reasons."""
     per_h = {}
     for horizon, lm in lm_stats.items():
         pr = procedural_stats[horizon]
         per_h[horizon] = {
-            "J_norm": _pair(lm["J_norm"]["value"], pr["J_norm"]["value"]),
-            "success": _pair(lm["success"]["value"], pr["success"]["value"]),
+            "J_norm": _paired(lm, pr, "J_norm", "per_prompt_return", scale=float(horizon)),
+            "success": _paired(lm, pr, "success", "per_prompt_success"),
             "median_sigma": _pair(lm["heterogeneity"]["median_sigma"], pr["heterogeneity"]["median_sigma"]),
             "median_c": {eps: _pair(_median_c(lm, eps), _median_c(pr, eps)) for eps in lm["anti_concentration"]},
         }

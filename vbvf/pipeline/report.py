@@ -48,17 +48,22 @@ def fidelity_table(fidelity: dict, eps: str = "0.5") -> Table:
         title += (f"; held-out NLL gap to Bayes {nll['heldout_gap']:.3f} nats/token "
                   f"(target {nll['target']}, {'reached' if nll['reached_target'] else 'MISSED'}, {nll['steps_run']} steps)")
     table = Table(title=title)
-    for col in ("H", "J/H LM", "J/H proc", "Δ J/H", "success LM", "success proc", "median σ LM", "median σ proc",
+    for col in ("H", "J/H LM", "J/H proc", "Δ J/H [95% CI]", "success LM", "success proc", "Δ success [95% CI]",
+                "median σ LM", "median σ proc",
                 f"median c({eps}) LM", f"median c({eps}) proc"):
         table.add_column(col, justify="right")
 
     def num(value, digits=3):
         return "-" if value is None else f"{value:.{digits}f}"
 
+    def diff(pair):
+        ci = pair.get("diff_ci")
+        return num(pair["diff"]) + ("" if ci is None else f" [{ci['low']:.3f}, {ci['high']:.3f}]")
+
     for horizon, row in fidelity["per_horizon"].items():
         c = row["median_c"][eps]
-        table.add_row(horizon, num(row["J_norm"]["lm"]), num(row["J_norm"]["procedural"]), num(row["J_norm"]["diff"]),
-                      num(row["success"]["lm"]), num(row["success"]["procedural"]),
+        table.add_row(horizon, num(row["J_norm"]["lm"]), num(row["J_norm"]["procedural"]), diff(row["J_norm"]),
+                      num(row["success"]["lm"]), num(row["success"]["procedural"]), diff(row["success"]),
                       num(row["median_sigma"]["lm"], 2), num(row["median_sigma"]["procedural"], 2), num(c["lm"]), num(c["procedural"]))
     return table
 

@@ -33,6 +33,7 @@ def performance(
         "success": mean_ci(success(solve_time, horizon).mean(axis=1), **ci).to_dict(),
         "mean_T_solved": mean_ci(solved_times[has_solved], **ci).to_dict() if has_solved.any() else None,
         "per_prompt_return": per_prompt.tolist(),
+        "per_prompt_success": solved.mean(axis=1).tolist(),
     }
 
 
