@@ -1,9 +1,11 @@
 """Select one of N sampled answers: majority vote, weighted and plain Best-of-N, pass@N.
 
 Answers are grouped by :func:`answer_key` in O(N). Distinct keys can still be equivalent
-(``\\sqrt2/2`` vs ``\\frac{1}{\\sqrt2}``), so the groups are then merged with at most one
-math-verify check per pair of distinct keys; pairs of two plain numbers are settled by the key
-alone (their keys are exact rationals). There are usually only a handful of distinct keys.
+(``\\sqrt2/2`` vs ``\\frac{1}{\\sqrt2}``, or ``0.333333`` vs ``\\frac13``, which math-verify
+accepts by rounding), so the groups are then merged with at most one math-verify check per pair
+of distinct keys; pairs of two integers are settled by the key alone. There are usually only a
+handful of distinct keys. Grouping agrees with grading: equal keys are a match for
+:func:`answers_match` too, and empty answers are dropped like missing ones.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from vbvf.tasks.math.answers import answer_key, is_numeric_key
+from vbvf.tasks.math.answers import answer_key, is_integer_key
 
 Match = Callable[[Sequence[tuple[str, str]]], list[bool]]
 """Batch equivalence check of (answer, answer) pairs, e.g. ``GradingPool.match``."""
@@ -48,16 +50,17 @@ class AnswerGroup:
 def group_answers(
     answers: Sequence[str | None], weights: Sequence[float] | None = None, match: Match | None = None
 ) -> list[AnswerGroup]:
-    """Groups of equal answers, heaviest first (ties: earliest sample first); None answers dropped.
+    """Groups of equal answers, heaviest first (ties: earliest sample first); None and empty
+    answers dropped (grading never accepts them).
 
     Without ``match`` only the canonical key decides; with it, distinct keys are merged where
     ``match`` says they are equivalent.
     """
     by_key: dict[str, AnswerGroup] = {}
     for index, answer in enumerate(answers):
-        if answer is None:
+        key = answer_key(answer) if answer is not None else ""
+        if not key:
             continue
-        key = answer_key(answer)
         group = by_key.setdefault(key, AnswerGroup(key))
         group.members.append(index)
         group.weight += 1.0 if weights is None else float(weights[index])
@@ -88,7 +91,7 @@ def _merge(groups: list[AnswerGroup], answers: Sequence[str | None], match: Matc
         (i, j)
         for i in range(len(groups))
         for j in range(i + 1, len(groups))
-        if not (is_numeric_key(groups[i].key) and is_numeric_key(groups[j].key))
+        if not (is_integer_key(groups[i].key) and is_integer_key(groups[j].key))
     ]
     firsts = [group.members[0] for group in groups]
     verdicts = match([(answers[min(firsts[i], firsts[j])], answers[max(firsts[i], firsts[j])]) for i, j in pairs])
