@@ -44,7 +44,8 @@ def extract_answer(text: str) -> str | None:
             bare = _BARE_BOX_ARG.match(text, end)
             content = bare.group(1) if bare else None
         if content is not None:
-            return content.strip()
+            content = content.strip()
+            return content + " " if content.endswith("\\") else content  # keep a spacing "\ "
     return None
 
 

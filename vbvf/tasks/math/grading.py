@@ -1,71 +1,93 @@
 """Grade MATH answers with math-verify in worker processes with a hard per-item timeout.
 
 math-verify's own timeouts use ``signal.alarm``, which only works in a main thread and cannot
-interrupt sympy stuck in C code. Here every item runs in a worker process; a worker that
-overruns its deadline is killed and replaced, and the item counts as not matching, so a batch
-always finishes. Nothing here raises on model output.
+interrupt sympy stuck in C code. Here every item runs in a worker subprocess
+(:mod:`vbvf.tasks.math.grading_worker`, which never imports the caller's main module); a worker
+that overruns its deadline is killed and replaced, and the item counts as not matching, so a
+batch always finishes. Nothing here raises on model output.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
+import socket
+import subprocess
+import sys
 import time
 from collections import deque
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Sequence
 
+import sympy
 from math_verify import parse, verify
 
-from vbvf.tasks.math.answers import extract_answer
+from vbvf.tasks.math.answers import answer_key, clean_answer, extract_answer
 
 DEFAULT_TIMEOUT_S = 5.0
 STARTUP_TIMEOUT_S = 120.0
 
 
-def answers_match(gold: str, pred: str, timeout_s: int = 5) -> bool:
-    """math-verify equivalence of two bare answers, gold first (runs inside a worker)."""
-    if not gold.strip() or not pred.strip():
+def answers_match(gold: str | None, pred: str | None, timeout_s: int = 5, set_relation: bool = True) -> bool:
+    """Equivalence of two bare answers, gold first (runs inside a worker).
+
+    Equal :func:`answer_key` keys match (so voting's groups agree with grading); otherwise
+    math-verify decides on the cleaned answers. ``set_relation`` lets a gold ``x \\in [-2,7]``
+    match ``-2 \\le x \\le 7`` (math-verify's ``allow_set_relation_comp``). Answers that divide
+    by zero (``0/0 x``) only match by key: math-verify's verdicts on them changed with the hash
+    seed.
+    """
+    if gold is None or pred is None:
         return False
-    gold_parsed = parse(f"\\boxed{{{gold}}}", parsing_timeout=timeout_s)
-    pred_parsed = parse(f"\\boxed{{{pred}}}", parsing_timeout=timeout_s)
-    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=timeout_s))
+    gold_key, pred_key = answer_key(gold), answer_key(pred)
+    if not gold_key or not pred_key:
+        return False
+    if gold_key == pred_key:
+        return True
+    gold_parsed = parse(f"\\boxed{{{clean_answer(gold)}}}", parsing_timeout=timeout_s)
+    pred_parsed = parse(f"\\boxed{{{clean_answer(pred)}}}", parsing_timeout=timeout_s)
+    if _undefined(gold_parsed) or _undefined(pred_parsed):
+        return False
+    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=timeout_s, allow_set_relation_comp=set_relation))
 
 
-def _worker_loop(conn) -> None:
-    conn.send("ready")
-    while (task := conn.recv()) is not None:
-        fn, args, default = task
-        try:
-            result = fn(*args)
-        except BaseException:  # noqa: BLE001 - a worker must answer for any input
-            result = default
-        conn.send(result)
+def _undefined(parsed: list) -> bool:
+    """True where a parsed answer holds NaN, complex infinity or a division by zero (math-verify
+    keeps ``0/0 x`` unevaluated as ``0 * (0 x)^-1``; simplifying it depends on term order)."""
+    return any(isinstance(p, sympy.Basic) and any(map(_undefined_node, sympy.preorder_traversal(p))) for p in parsed)
+
+
+def _undefined_node(node: sympy.Basic) -> bool:
+    if node in (sympy.nan, sympy.zoo):
+        return True
+    return isinstance(node, sympy.Pow) and bool(node.exp.is_negative) and bool(node.base.is_zero)
 
 
 class _Worker:
-    def __init__(self, ctx) -> None:
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_loop, args=(child,), daemon=True)
-        self.process.start()
+    """A :mod:`vbvf.tasks.math.grading_worker` subprocess and its end of the socket."""
+
+    def __init__(self) -> None:
+        parent, child = socket.socketpair()
+        command = [sys.executable, "-m", "vbvf.tasks.math.grading_worker", str(child.fileno())]
+        self.process = subprocess.Popen(command, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
         child.close()
+        self.conn = Connection(parent.detach())
+        self.conn.send(sys.path)
+        self.ready = False
 
     def wait_ready(self) -> _Worker:
         """Block until the worker has started; raise if it cannot (never grade silently wrong)."""
         try:
-            if self.conn.poll(STARTUP_TIMEOUT_S) and self.conn.recv() == "ready":
+            if self.ready or (self.conn.poll(STARTUP_TIMEOUT_S) and self.conn.recv() == "ready"):
+                self.ready = True
                 return self
         except (EOFError, OSError):
             pass
         self.kill()
-        raise RuntimeError(
-            "a grading worker failed to start; workers re-import the main module (forkserver), "
-            "so it must import cleanly and guard its entry with `if __name__ == '__main__':`"
-        )
+        raise RuntimeError("a grading worker failed to start (python -m vbvf.tasks.math.grading_worker)")
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join()
+        self.process.wait()
         self.conn.close()
 
 
@@ -84,13 +106,14 @@ def default_workers() -> int:
 
 
 class GradingPool:
-    """A fixed set of worker processes; ``map`` gives each item at most ``timeout_s`` seconds."""
+    """A fixed set of worker processes; ``map`` gives each item at most ``timeout_s`` seconds.
 
-    def __init__(self, workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        self.timeout_s = timeout_s
-        self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload([__name__])
-        started = [_Worker(self._ctx) for _ in range(workers or default_workers())]
+    Workers start in parallel; a replaced worker starts while the others keep grading.
+    """
+
+    def __init__(self, workers: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S, set_relation: bool = True) -> None:
+        self.timeout_s, self.set_relation = timeout_s, set_relation
+        started = [_Worker() for _ in range(workers or default_workers())]
         try:
             self._workers = [worker.wait_ready() for worker in started]
         except RuntimeError:
@@ -106,11 +129,12 @@ class GradingPool:
         busy: dict[_Worker, tuple[int, float]] = {}
         while pending or busy:
             while idle and pending:
-                worker, (index, args) = idle.pop(), pending.popleft()
+                idle.sort(key=lambda w: w.ready)  # started workers first, fresh ones may still load
+                worker, (index, args) = idle.pop().wait_ready(), pending.popleft()
                 try:
                     worker.conn.send((fn, args, default))
                 except OSError:  # the worker died between items: send to a fresh one
-                    worker = self._replace(worker)
+                    worker = self._replace(worker).wait_ready()
                     worker.conn.send((fn, args, default))
                 busy[worker] = (index, time.monotonic() + self.timeout_s)
             next_deadline = min(deadline for _, deadline in busy.values())
@@ -127,12 +151,12 @@ class GradingPool:
     def match(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
         """:func:`answers_match` over (gold, pred) answer pairs."""
         seconds = max(1, int(self.timeout_s))
-        return self.map(answers_match, [(gold, pred, seconds) for gold, pred in pairs])
+        return self.map(answers_match, [(gold, pred, seconds, self.set_relation) for gold, pred in pairs])
 
     def grade(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
         """Correctness of each (gold answer, completion): extract the last box, then match."""
-        extracted = [(gold, extract_answer(completion)) for gold, completion in pairs]
-        todo = [i for i, (_, pred) in enumerate(extracted) if pred is not None]
+        extracted = [(gold, None if completion is None else extract_answer(completion)) for gold, completion in pairs]
+        todo = [i for i, (gold, pred) in enumerate(extracted) if gold is not None and pred is not None]
         matched = self.match([extracted[i] for i in todo])
         correct = [False] * len(pairs)
         for i, ok in zip(todo, matched):
@@ -141,7 +165,7 @@ class GradingPool:
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.kill()
-        fresh = _Worker(self._ctx).wait_ready()
+        fresh = _Worker()
         self._workers[self._workers.index(worker)] = fresh
         return fresh
 
@@ -151,9 +175,12 @@ class GradingPool:
                 worker.conn.send(None)
             except OSError:
                 pass
-            worker.process.join(timeout=1)
-            if worker.process.is_alive():
+            try:
+                worker.process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
                 worker.process.kill()
+                worker.process.wait()
+            worker.conn.close()
         self._workers = []
 
     def __enter__(self) -> GradingPool:
@@ -164,13 +191,20 @@ class GradingPool:
 
 
 def grade_batch(
-    pairs: Sequence[tuple[str, str]], timeout_s: float = DEFAULT_TIMEOUT_S, workers: int | None = None
+    pairs: Sequence[tuple[str | None, str | None]],
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    workers: int | None = None,
+    set_relation: bool = True,
 ) -> list[bool]:
     """Grade (gold answer, completion) pairs in a temporary pool sized to the cores."""
-    with GradingPool(min(workers or default_workers(), max(1, len(pairs))), timeout_s) as pool:
+    with GradingPool(min(workers or default_workers(), max(1, len(pairs))), timeout_s, set_relation) as pool:
         return pool.grade(pairs)
 
 
-def grade(gold_answer: str, completion: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+def grade(
+    gold_answer: str | None, completion: str | None, timeout_s: float = DEFAULT_TIMEOUT_S, set_relation: bool = True
+) -> bool:
     """True iff the last boxed answer in ``completion`` is equivalent to ``gold_answer``."""
-    return grade_batch([(gold_answer, completion)], timeout_s, workers=1)[0]
+    if gold_answer is None or completion is None:
+        return False
+    return grade_batch([(gold_answer, completion)], timeout_s, workers=1, set_relation=set_relation)[0]
