@@ -115,7 +115,8 @@ def test_tiny_model_smoke_run_and_rerun_from_cache(tmp_path, monkeypatch, draft_
         search={"n_grid": [2], "max_steps": 2},
     )
     first = run_math_eval(cfg, tmp_path / "run1")
-    assert set(first["methods"]) == {"majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n", "beam_search", "dvts"}
+    searches = {f"{name}{vote}" for name in ("beam_search", "dvts") for vote in ("", "_majority_vote", "_weighted_vote")}
+    assert set(first["methods"]) == {"majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n"} | searches
     for name, by_n in first["methods"].items():
         for n, est in by_n.items():
             assert 0 <= est["ci"][0] <= est["accuracy"] <= est["ci"][1] <= 1, (name, n)

@@ -24,15 +24,17 @@ SCORES = {"x1": 1.0, "x2": 0.2, "x3": 0.9, "y1": 0.6, "y2": 0.6, "y3": 0.6, "z1"
 
 
 class FakeProposer:
-    """Cycles through a node's children; counts calls."""
+    """Cycles through a node's children, on from where the last call at that node stopped (like
+    independent samples); records the number of proposals asked per call."""
 
     def __init__(self, tree):
-        self.tree, self.calls = tree, 0
+        self.tree, self.asked, self.next = tree, [], {}
 
     def __call__(self, prompt, steps, n):
-        self.calls += 1
-        children = self.tree[tuple(steps)]
-        return [Proposal(*children[i % len(children)]) for i in range(n)]
+        self.asked.append(n)
+        children, start = self.tree[tuple(steps)], self.next.get(tuple(steps), 0)
+        self.next[tuple(steps)] = start + n
+        return [Proposal(*children[(start + i) % len(children)]) for i in range(n)]
 
 
 def fake_score(prompt, step_lists):
@@ -76,10 +78,44 @@ def test_beam_search_prunes_to_the_best_prefix():
     assert result.tokens == (5 + 6) + 2 * 7
 
 
-def test_dvts_keeps_diverse_subtrees():
-    result = dvts("p", FakeProposer(TRAP), trap_score, SearchSettings(4, 2, 4, "last"))
-    assert [p.steps for p in result.paths] == [["b", "b_end"], ["a", "a_end"]]
-    assert result.tokens == (5 + 6) + 2 * 7 + 2 * 8
+def test_dvts_chooses_the_first_step_with_the_verifier_and_returns_n_leaves():
+    proposer = FakeProposer(TRAP)
+    result = dvts("p", proposer, trap_score, SearchSettings(4, 2, 4, "last"))
+    assert [p.steps for p in result.paths] == [["a", "a_end"]] * 4  # both subtrees keep "a" (0.9 > 0.4)
+    assert proposer.asked == [2, 2, 2, 2]
+    assert result.tokens == 2 * (5 + 6) + 4 * 7
+
+
+def test_dvts_best_leaves_variant_returns_one_path_per_subtree():
+    result = dvts("p", FakeProposer(TREE), fake_score, SearchSettings(4, 2, 5, "last", dvts_leaves="best"))
+    assert len(result.paths) == 2 and all(p.finished for p in result.paths)
+
+
+# "s" ends at once with a low score; "l" goes on for two more steps.
+EARLY = {
+    (): [("s", 1, True), ("l", 1, False)],
+    ("l",): [("l2", 1, False)],
+    ("l", "l2"): [("l3", 1, True)],
+}
+EARLY_SCORES = {"s": 0.1, "l": 0.9, "l2": 0.9, "l3": 0.9}
+
+
+def early_score(prompt, step_lists):
+    return [[EARLY_SCORES[s] for s in steps] for steps in step_lists]
+
+
+@pytest.mark.parametrize("refill, asked", [(True, [4] + [1] * 8), (False, [4] + [1] * 4)])
+def test_beam_search_refills_to_n_beams_after_some_finish(refill, asked):
+    proposer = FakeProposer(EARLY)
+    result = beam_search("p", proposer, early_score, SearchSettings(4, 1, 5, "last", refill=refill))
+    assert proposer.asked == asked
+    assert all(p.finished for p in result.paths) and result.best.steps == ["l", "l2", "l3"]
+
+
+def test_a_finished_path_ranks_before_a_better_scored_unfinished_one():
+    result = beam_search("p", FakeProposer(EARLY), early_score, SearchSettings(2, 2, 1, "last"))
+    assert result.best.steps == ["s"] and result.best.finished
+    assert [p.finished for p in result.paths] == [True, False]
 
 
 def test_max_steps_returns_unfinished_paths_with_their_tokens():
@@ -88,10 +124,13 @@ def test_max_steps_returns_unfinished_paths_with_their_tokens():
     assert result.tokens == 33 + 63
 
 
-@pytest.mark.parametrize("n_beams, beam_width, max_steps, aggregation", [(3, 2, 2, "last"), (2, 2, 0, "last"), (2, 1, 2, "mean")])
-def test_invalid_settings_are_rejected(n_beams, beam_width, max_steps, aggregation):
+@pytest.mark.parametrize(
+    "n_beams, beam_width, max_steps, aggregation, leaves",
+    [(3, 2, 2, "last", "all"), (2, 2, 0, "last", "all"), (2, 1, 2, "mean", "all"), (2, 1, 2, "last", "some")],
+)
+def test_invalid_settings_are_rejected(n_beams, beam_width, max_steps, aggregation, leaves):
     with pytest.raises(ValueError):
-        SearchSettings(n_beams, beam_width, max_steps, aggregation)
+        SearchSettings(n_beams, beam_width, max_steps, aggregation, dvts_leaves=leaves)
 
 
 def test_split_steps():

@@ -1,6 +1,9 @@
+import random
+
 import pytest
 
-from vbvf.tasks.math.grading import GradingPool
+from vbvf.tasks.math.answers import answer_key
+from vbvf.tasks.math.grading import GradingPool, answers_match
 from vbvf.tasks.math.voting import (
     MemoMatch,
     best_of_n,
@@ -80,3 +83,36 @@ def test_memo_match_asks_each_pair_once():
     assert memo([("a", "b"), ("a", "c")]) == [True, False]
     assert memo([("a", "c"), ("a", "b"), ("b", "c")]) == [False, True, False]
     assert inner.asked == [("a", "b"), ("a", "c"), ("b", "c")]
+
+
+# Surface forms of a few values, and look-alikes that grading must keep apart.
+FORMS = [
+    "3", "3.", "3.0", r"\frac{6}{2}", "x = 3", r"3\text{ dollars}", r"3\%", "2 3", "23", "32, 349", "32349", "32,349",
+    "4 4/9", "44/9", r"4\frac{4}{9}", "0.333333", r"\frac{1}{3}", "1/3", "0.3", r"1\,000", "1 000", "1000",
+    r"\sqrt[3]2", r"\sqrt[3]{2}", r"\sqrt{2}/2", r"\frac{1}{\sqrt2}", "", " ", "(1,2)", "[1,2]", r"\{1,2\}",
+]
+
+
+def test_equal_keys_imply_a_grading_match():
+    rng = random.Random(0)
+    pairs = [tuple(rng.sample(FORMS, 2)) for _ in range(300)]
+    for a, b in pairs:
+        if answer_key(a) == answer_key(b) and answer_key(a):
+            assert answers_match(a, b) and answers_match(b, a), (a, b)
+    assert sum(answer_key(a) == answer_key(b) != "" for a, b in pairs) > 10  # the property was exercised
+
+
+def test_vote_groups_never_join_answers_grading_separates():
+    rng = random.Random(1)
+    match = MemoMatch(lambda pairs: [answers_match(a, b) for a, b in pairs])
+    for _ in range(20):
+        answers = [rng.choice(FORMS) for _ in range(10)]
+        for group in group_answers(answers, match=match):
+            members = [answers[i] for i in group.members]
+            assert all(answers_match(members[0], other) for other in members[1:]), members
+            assert answer_key(members[0]), "empty answers never form a group"
+
+
+def test_empty_answers_never_win():
+    assert majority_vote(["", " ", "", "5"]).key == "5"
+    assert majority_vote(["", None]) is None

@@ -260,7 +260,7 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
               "attempts": cfg["attempts"], "data_train": cfg["data"]["train"]}  # what every trained stage depends on
     cache = StageCache(Path(cfg["cache_dir"]) / "stages", **cfg["cache_check"])
     seeds = {"bootstrap": stage_seed(cfg["seed"], "bootstrap"), "traces": stage_seed(cfg["seed"], "traces")}
-    with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"]) as pool:
+    with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"], cfg["grading"]["set_relation"]) as pool:
         run = MathArms(cfg, cache, pool, load_tokenizer(pretrained))
         base = pretrained
         if het["enabled"]:

@@ -39,7 +39,7 @@ from vbvf.tasks.math import (
     solve_times,
     weighted_best_of_n,
 )
-from vbvf.tasks.math.search import STEP_SEPARATOR, Propose
+from vbvf.tasks.math.search import STEP_SEPARATOR, Propose, SearchResult
 from vbvf.tasks.math.voting import Match, MemoMatch
 
 
@@ -97,8 +97,8 @@ def validate(cfg: dict) -> None:
             raise ValueError("search needs a verifier (its process scores guide the search)")
         if unknown := set(search["methods"]) - set(SEARCHES):
             raise ValueError(f"search.methods: unknown {sorted(unknown)}; choose from {sorted(SEARCHES)}")
-        for n in search["n_grid"]:  # raises on a bad aggregation or beam shape
-            SearchSettings(n, search["beam_width"], search["max_steps"], search["aggregation"])
+        for n in search["n_grid"]:  # raises on a bad aggregation, beam shape or leaves choice
+            search_settings(search, n)
 
 
 def grade_samples(problems, prompts, samples, pool: GradingPool, verifier) -> Graded:
@@ -152,18 +152,43 @@ def step_proposer(sampler: CachedSampler, params: SamplingParams, step_max_token
     return propose
 
 
+def search_settings(search: dict, n: int) -> SearchSettings:
+    """The search section's settings for N = ``n`` beams."""
+    return SearchSettings(
+        n, search["beam_width"], search["max_steps"], search["aggregation"], search["refill"], search["dvts_leaves"]
+    )
+
+
+def search_votes(gold: str, result: SearchResult, pool: GradingPool, match: Match) -> dict[str, bool]:
+    """Correctness of the best final path and of majority / weighted votes over all final paths."""
+    correct = pool.grade([(gold, path.text) for path in result.paths])
+    answers = [extract_answer(path.text) for path in result.paths]
+    majority = majority_vote(answers, match=match)
+    weighted = weighted_best_of_n(answers, [path.score for path in result.paths], match=match)
+    return {
+        "": correct[0],
+        "_majority_vote": majority is not None and correct[majority.members[0]],
+        "_weighted_vote": weighted is not None and correct[weighted.members[0]],
+    }
+
+
 def evaluate_search(problems, prompts, sampler, verifier, pool: GradingPool, cfg: dict, params, seed: int) -> dict:
-    """Beam search / DVTS with the verifier's process scores, for each N in search.n_grid."""
+    """Beam search / DVTS with the verifier's process scores, for each N in search.n_grid: the best
+    final path (``beam_search``) and votes over the final paths (``beam_search_majority_vote``,
+    ``beam_search_weighted_vote``), as search-and-learn reports them."""
     search = cfg["search"]
     propose = step_proposer(sampler, params, search["step_max_tokens"])
+    match = MemoMatch(pool.match)
     out: dict[str, dict] = {}
     for name in search["methods"]:
-        out[name] = {}
         for n in search["n_grid"]:
-            settings = SearchSettings(n, search["beam_width"], search["max_steps"], search["aggregation"])
+            settings = search_settings(search, n)
             results = [SEARCHES[name](prompt, propose, verifier.process_scores, settings) for prompt in prompts]
-            correct = pool.grade([(p.answer, r.best.text) for p, r in zip(problems, results)])
-            out[name][str(n)] = accuracy_estimate(correct, [r.tokens for r in results], cfg["eval"], seed)
+            votes = [search_votes(p.answer, r, pool, match) for p, r in zip(problems, results)]
+            tokens = [r.tokens for r in results]
+            for suffix in votes[0]:
+                correct = [v[suffix] for v in votes]
+                out.setdefault(name + suffix, {})[str(n)] = accuracy_estimate(correct, tokens, cfg["eval"], seed)
     return out
 
 
@@ -201,7 +226,7 @@ def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     verifier = instantiate(cfg["verifier"]) if cfg.get("verifier") else None
     seeds = {"sampling": params.seed, "bootstrap": stage_seed(cfg["seed"], "bootstrap")}
     seeds["traces"] = stage_seed(cfg["seed"], "traces")
-    with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"]) as pool:
+    with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"], cfg["grading"]["set_relation"]) as pool:
         graded = grade_samples(problems, prompts, samples, pool, verifier)
         timing["grading"] = time.perf_counter() - start - sum(timing.values())
         methods = evaluate_selection(graded, cfg, MemoMatch(pool.match), seeds["bootstrap"])

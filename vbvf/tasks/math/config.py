@@ -63,6 +63,8 @@ class SearchConfig:
     max_steps: int = 40
     step_max_tokens: int = 256
     aggregation: str = "last"  # last | min | prod
+    refill: bool = True  # beam search repeats the best active beams to N/M when some finish (search-and-learn)
+    dvts_leaves: str = "all"  # all: the M last proposals of each subtree, N paths (search-and-learn) | best: one per subtree
 
 
 @dataclass
@@ -71,6 +73,7 @@ class GradingConfig:
 
     timeout_s: float = 5.0
     workers: Optional[int] = None
+    set_relation: bool = True  # gold "x \\in [-2,7]" matches "-2 \\le x \\le 7" (math-verify allow_set_relation_comp)
 
 
 ATTEMPT_SEPARATOR = "\n\nWait, that answer may be wrong. Let me try again.\n\n"
