@@ -240,7 +240,7 @@ class ArmRunner:
         return ProgressReward(values, settings.segment_length)
 
     def rl(self, horizon: int, verifier: Verifier | None, progress: bool = False) -> dict:
-        """GRPO from π_b on the n training prompts at budget H with ``reward``'s reward (VB-RL, controls, progress arms).
+        """GRPO from π_b on the n training prompts at budget H with the reward of ``reward()`` (VB-RL, controls, progress arms).
 
         A progress arm uses the same seed as its outcome-reward twin, so both start from the same rollouts.
         """
