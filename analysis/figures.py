@@ -6,8 +6,10 @@ figures 1–4, 7 and 8 (here), for MATH-arms runs figures 5, 6 and the MATH figu
 draws from (didactic: ``runs.csv``, ``pooled.csv``, ``fits.json``; MATH: ``math_runs.csv``,
 ``math_averaged.csv``; both: ``failed_jobs.json``), and ``figures.json``: per figure its files,
 caption and provenance (config hashes, seeds, sample counts), or the reason it was skipped.
-Didactic figures 2–4 show one VB arm (``--vb-arm``; default VB-RL when present, else the BoN with
-the largest N); ``fits.json`` has every compute-matched arm. Figures 1 and 3 use the data budget n that most
+Didactic figures 2–4 show a VB arm (``--vb-arm``, one or several; default VB-RL when present,
+else the BoN with the largest N, plus the progress-reward arm when present); the first arm's files
+are ``fig2_gap_vs_H.*`` and so on, every further arm's carry its name (``fig2_gap_vs_H_vb_progress.*``);
+``fits.json`` has every compute-matched arm. Figures 1 and 3 use the data budget n that most
 configurations share (the largest on a tie).
 """
 
@@ -56,12 +58,14 @@ from vbvf.pipeline.artifacts import atomic_write_json
 
 @dataclass
 class Analysis:
-    """What the figures draw from: the runs, the pooled table, the fits and the VB arm shown."""
+    """What the figures draw from: the runs, the pooled table, the fits and the VB arm shown
+    (``suffix``: appended to the file names of figures 2–4, empty for the first VB arm)."""
 
     sweep: Sweep
     pooled: pd.DataFrame
     fits: list[dict]
     vb_arm: str | None
+    suffix: str = ""
 
     def runs(self, groups) -> list[Run]:
         groups = set(groups)
@@ -83,10 +87,23 @@ def primary_vb_arm(pooled: pd.DataFrame) -> str | None:
     return bon[-1][1] if bon else (min(arms) if arms else None)
 
 
+def default_vb_arms(pooled: pd.DataFrame) -> list[str]:
+    """The primary VB arm, then the progress-reward arm when the sweep has its gap to VF."""
+    primary = primary_vb_arm(pooled)
+    progress = "vb_progress" in set(pooled.loc[pooled.gap.notna(), "arm"]) if not pooled.empty else False
+    return [arm for arm in (primary, "vb_progress" if progress else None) if arm] if primary else []
+
+
 # --- the figures -------------------------------------------------------------------------------
 
 
-ARM_STYLE = {BASE: {"color": "grey", "linestyle": "--"}, "optimal": {"color": "black", "linestyle": ":"}}
+# Fixed styles: the references in grey and black, the progress arms dash-dotted; every other arm takes
+# the next colour of PALETTE, which holds neither grey, black nor a fixed arm's colour.
+ARM_STYLE = {BASE: {"color": "grey", "linestyle": "--"}, "optimal": {"color": "black", "linestyle": ":"},
+             "vb_progress": {"color": "tab:cyan", "linestyle": "-."},
+             "rl_true_progress": {"color": "tab:olive", "linestyle": "-."}}
+PALETTE = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+           "navy", "darkgoldenrod", "lime", "teal"]
 H_MARKERS = "os^Dvp*h"
 
 
@@ -102,7 +119,7 @@ def fig1_performance_vs_H(a: Analysis, out: Path) -> dict:
     groups = by_sigma(rows, "group")
     horizons = sorted(rows.H.unique())
     fig, axes = grid(2, len(groups))
-    colors = {arm: f"C{k}" for k, arm in enumerate(a for a in rows.arm.unique() if a not in ARM_STYLE)}
+    colors = {arm: PALETTE[k % len(PALETTE)] for k, arm in enumerate(a for a in rows.arm.unique() if a not in ARM_STYLE)}
     handles = {}
     for column, group in enumerate(groups):
         level = rows[rows.group == group]
@@ -196,7 +213,7 @@ def fig2_gap_vs_H(a: Analysis, out: Path) -> dict:
     fig.suptitle(f"Figure 2 · gap vs budget H, {a.vb_arm} vs VF", fontsize=10)
     hashes = {h for fits in series.values() for f in fits for h in f["config_hashes"]}
     runs = [r for r in a.sweep.runs if r.results["config_hash"] in hashes]
-    return save(fig, out, "fig2_gap_vs_H", provenance(runs), notes)
+    return save(fig, out, "fig2_gap_vs_H" + a.suffix, provenance(runs), notes)
 
 
 def fig3_gap_vs_sigma(a: Analysis, out: Path) -> dict:
@@ -217,7 +234,7 @@ def fig3_gap_vs_sigma(a: Analysis, out: Path) -> dict:
     ax.set(xlabel="measured median σ_x of the base at H", ylabel=f"Δ = J({a.vb_arm}) − J(vf)")
     ax.legend(fontsize=7)
     ax.set_title(f"Figure 3 · gap vs base heterogeneity (n = {n})\n{ci_label(rows)}", fontsize=9)
-    return save(fig, out, "fig3_gap_vs_sigma", provenance(a.runs(rows.group)))
+    return save(fig, out, "fig3_gap_vs_sigma" + a.suffix, provenance(a.runs(rows.group)))
 
 
 def fig4_gap_vs_n(a: Analysis, out: Path) -> dict:
@@ -233,7 +250,7 @@ def fig4_gap_vs_n(a: Analysis, out: Path) -> dict:
         gap_vs_n(ax, level, f"Δ = J({a.vb_arm}) − J(vf)")
         ax.set_title(level_title(level), fontsize=8)
     fig.suptitle(f"Figure 4 · gap vs data budget n, {a.vb_arm} vs VF · {ci_label(rows)}", fontsize=10)
-    return save(fig, out, "fig4_gap_vs_n", provenance(a.runs(rows[rows.family.isin(families)].group)))
+    return save(fig, out, "fig4_gap_vs_n" + a.suffix, provenance(a.runs(rows[rows.family.isin(families)].group)))
 
 
 def fig7_heterogeneity(a: Analysis, out: Path) -> dict:
@@ -247,26 +264,34 @@ def fig8_anti_concentration(a: Analysis, out: Path) -> dict:
 
 FIGURES = by_name(fig1_performance_vs_H, fig2_gap_vs_H, fig3_gap_vs_sigma, fig4_gap_vs_n, fig7_heterogeneity,
                   fig8_anti_concentration)
+GAP_FIGURES = by_name(fig2_gap_vs_H, fig3_gap_vs_sigma, fig4_gap_vs_n)  # drawn once per VB arm
 
 
-def didactic_figures(sweep: Sweep, args: argparse.Namespace) -> tuple[dict, str | None]:
-    """Tables, fits and figures 1–4, 7, 8 of the didactic runs; their manifest entries and the VB arm shown."""
+def didactic_figures(sweep: Sweep, args: argparse.Namespace) -> tuple[dict, list[str]]:
+    """Tables, fits and figures 1–4, 7, 8 of the didactic runs (2–4 per VB arm); their manifest entries and the VB arms shown."""
     pooled = write_tables(sweep, args.out, args.n_bootstrap, args.seed)["pooled"]
     fits = write_fits(sweep, args.out, args.n_bootstrap, args.seed)
-    analysis = Analysis(sweep, pooled, fits, args.vb_arm or primary_vb_arm(pooled))
-    return {name: draw(figure, analysis, args.out) for name, figure in FIGURES.items()}, analysis.vb_arm
+    vb_arms = args.vb_arm or default_vb_arms(pooled)
+    first = Analysis(sweep, pooled, fits, vb_arms[0] if vb_arms else None)
+    figures = {name: draw(figure, first, args.out) for name, figure in FIGURES.items()}
+    for arm in vb_arms[1:]:
+        more = Analysis(sweep, pooled, fits, arm, suffix=f"_{arm}")
+        figures |= {name + more.suffix: draw(figure, more, args.out) for name, figure in GAP_FIGURES.items()}
+    return figures, vb_arms
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--vb-arm", help="VB arm of figures 2-4 (default: vb_rl, else the BoN with the largest N)")
+    parser.add_argument("--vb-arm", nargs="+", help="VB arms of figures 2-4, one set of figures each (default: vb_rl, "
+                                                    "else the BoN with the largest N; then vb_progress when present)")
     args = parser.parse_args(argv)
     sweep = load_sweep(args.sweep_dir)
     args.out.mkdir(parents=True, exist_ok=True)
-    figures, vb_arm = didactic_figures(sweep, args) if sweep.runs or not sweep.math_runs else ({}, None)
+    figures, vb_arms = didactic_figures(sweep, args) if sweep.runs or not sweep.math_runs else ({}, [])
     if sweep.math_runs:
         figures |= math_figures(sweep, args.out)
-    manifest = {"sweep": str(sweep.root), "vb_arm": vb_arm, "failed_jobs": sweep.failed, "figures": figures}
+    manifest = {"sweep": str(sweep.root), "vb_arm": vb_arms[0] if vb_arms else None, "vb_arms": vb_arms,
+                "failed_jobs": sweep.failed, "figures": figures}
     atomic_write_json(args.out / "failed_jobs.json", sweep.failed)
     atomic_write_json(args.out / "figures.json", manifest)
     print(f"{len(sweep.runs)} didactic and {len(sweep.math_runs)} MATH-arms runs, {len(sweep.failed)} failed jobs under {sweep.root}")

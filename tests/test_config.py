@@ -4,6 +4,7 @@ import pytest
 from hydra.errors import ConfigCompositionException as HydraCompositionError
 
 from tests.conftest import CONF, run_cli
+from vbvf.pipeline.didactic import validate
 
 
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
@@ -29,3 +30,15 @@ def test_cli_rejects_bad_value_before_compute(tmp_path):
     assert proc.returncode != 0
     assert "eval.horizons" in proc.stderr
     assert not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize("override,key", [
+    ("vb.rl.progress.segment_length=0", "vb.rl.progress.segment_length"),
+    ("vb.rl.progress.true_value=regret", "vb.rl.progress.true_value"),
+    ("vb.rl.train.scale_rewards=group", "scale_rewards=none"),
+])
+def test_progress_arm_settings_are_checked_before_compute(compose_config, override, key):
+    cfg = compose_config(["experiment=didactic", "vb.rl.progress.enabled=true", override])
+    with pytest.raises(ValueError, match=key):
+        validate(cfg)
+    assert compose_config(["experiment=didactic"]).vb.rl.progress.enabled is False  # off by default

@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from tests.conftest import load_results, run_cli
 
 
@@ -32,7 +34,7 @@ def test_smoke_experiment_has_every_arm_at_every_horizon(tmp_path):
     assert "labelled traces" in proc.stdout and "w/o success" in proc.stdout
     results = load_results(tmp_path)
     horizons = {str(h) for h in results["horizons"]}
-    expected = {"vf", "vf_expert", "vb_bon@1", "vb_bon@2", "vb_rl", "rl_true", "optimal"}
+    expected = {"vf", "vf_expert", "vb_bon@1", "vb_bon@2", "vb_rl", "rl_true", "vb_progress", "rl_true_progress", "optimal"}
     assert expected <= set(results["arms"])
     for name, per_h in results["arms"].items():
         assert set(per_h) == horizons, name
@@ -50,5 +52,10 @@ def test_smoke_experiment_has_every_arm_at_every_horizon(tmp_path):
             assert bon["tokens_mean"] <= int(horizon) // n and bon["tokens_per_prompt_max"] <= int(horizon)
             assert bon["compute_matched"] and results["arms"]["vf"][horizon]["compute_matched"]
     assert set(results["gaps"]) == {name for name in results["arms"] if name.startswith("vb_")}
+    assert set(results["progress_vs_outcome"]) == horizons and "progress vs outcome" in proc.stdout
+    for horizon, diff in results["progress_vs_outcome"].items():  # paired over the same test prompts
+        arms = results["arms"]
+        assert diff["vf_arm"] == "vb_rl"
+        assert diff["value"] == pytest.approx(arms["vb_progress"][horizon]["J"]["value"] - arms["vb_rl"][horizon]["J"]["value"])
     assert results["data_budget"]["n_prompts"] == 8
     assert (tmp_path / "run_performance.png").exists() and (tmp_path / "run_performance.pdf").exists()

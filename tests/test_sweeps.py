@@ -14,12 +14,13 @@ import pytest
 from PIL import Image
 
 from analysis.aggregate import job_failed, load_sweep, run_rows
-from analysis.figures import main as figures_main
+from analysis.figures import ARM_STYLE, PALETTE, main as figures_main
 from analysis.fits import diagonals, vb_arms
 from tests.conftest import ROOT, run_cli
 
 MIXTURES, SEEDS, NS, HORIZONS = ("low", "high"), (0, 1), (6, 12), (4, 8)  # n = 1.5·H: one n ∝ H line
 POISON_N = 0  # data.n = 0 composes (an int) but the pipeline's validate() rejects it
+VB_ARMS = ("vb_bon@1", "vb_bon@2", "vb_progress", "vb_rl")
 FIGURES = ("fig1_performance_vs_H", "fig2_gap_vs_H", "fig3_gap_vs_sigma", "fig4_gap_vs_n",
            "fig7_heterogeneity", "fig8_anti_concentration")
 
@@ -31,6 +32,7 @@ def sweep(tmp_path_factory) -> Path:
     run_cli(["-m", "experiment=didactic_smoke", f"eval.horizons=[{','.join(map(str, HORIZONS))}]",
              f"data.n={','.join(map(str, NS + (POISON_N,)))}", f"mixture={','.join(MIXTURES)}",
              f"seed={','.join(map(str, SEEDS))}", "vf.max_rounds=6",  # VF needs a success on some prompt
+             "vb.rl.progress.true_control=false",  # vb_progress stays on: figures 2-4 are drawn for it too
              "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "torch_threads=1",
              f"cache_dir={root / 'cache'}", f"hydra.sweep.dir={root / 'sweep'}"], root)
     return root / "sweep"
@@ -62,7 +64,7 @@ def test_aggregate_lists_the_failed_jobs_and_has_a_row_per_run_arm_and_horizon(s
     runs = pd.read_csv(figures / "runs.csv")
     failed = json.loads((figures / "failed_jobs.json").read_text())
     assert sorted(job["run_dir"] for job in failed) == sorted(str(p.parent.relative_to(sweep)) for p in sweep.rglob("failed.json"))
-    arms = {"base", "vf", "vf_expert", "vb_bon@1", "vb_bon@2", "vb_rl", "rl_true", "optimal"}
+    arms = {"base", "vf", "vf_expert", "vb_bon@1", "vb_bon@2", "vb_rl", "rl_true", "vb_progress", "optimal"}
     assert set(runs.arm) == arms and set(runs.H) == set(HORIZONS)
     assert len(runs) == len(loaded.runs) * len(arms) * len(HORIZONS)
     keys = set(zip(runs.mixture, runs.seed, runs.n))
@@ -95,7 +97,7 @@ def test_fits_cover_each_level_for_n_fixed_and_n_proportional_to_H(figures):
     pooled = pd.read_csv(figures / "pooled.csv").set_index(["mixture", "n", "arm", "H"])
     fixed = [f for f in fits if f["regime"] == "n fixed"]
     assert {(f["mixture"], f["n"][0], f["arm"]) for f in fixed} == {
-        (m, n, a) for m in MIXTURES for n in NS for a in ("vb_bon@1", "vb_bon@2", "vb_rl")}
+        (m, n, a) for m in MIXTURES for n in NS for a in VB_ARMS}
     for fit in fixed:
         assert fit["horizons"] == list(HORIZONS) and fit["seeds"] == list(SEEDS)
         for horizon, gap in zip(fit["horizons"], fit["gaps"]):
@@ -104,7 +106,7 @@ def test_fits_cover_each_level_for_n_fixed_and_n_proportional_to_H(figures):
         assert fit["alpha_identified"] or "not identified" in fit["note"]
         assert fit["ci"] == "95% CI: two-way cluster bootstrap over seeds × prompts"
     proportional = [f for f in fits if f["regime"] == "n ∝ H"]
-    assert {(f["mixture"], f["arm"]) for f in proportional} == {(m, a) for m in MIXTURES for a in ("vb_bon@1", "vb_bon@2", "vb_rl")}
+    assert {(f["mixture"], f["arm"]) for f in proportional} == {(m, a) for m in MIXTURES for a in VB_ARMS}
     assert all(f["n"] == list(NS) and f["n_per_H"] == NS[0] / HORIZONS[0] for f in proportional)
 
 
@@ -112,8 +114,9 @@ def test_every_figure_is_written_with_its_provenance(sweep, figures):
     manifest = json.loads((figures / "figures.json").read_text())
     hashes = {json.loads(p.read_text())["config_hash"] for p in sweep.rglob("results.json")}
     assert manifest["vb_arm"] == "vb_rl"  # VB-RL is the default VB arm of figures 2-4 when present
+    assert manifest["vb_arms"] == ["vb_rl", "vb_progress"]  # then the progress arm, in files of its own
     assert len(manifest["failed_jobs"]) == len(MIXTURES) * len(SEEDS)
-    for name in FIGURES:
+    for name in FIGURES + tuple(f"{name}_vb_progress" for name in FIGURES[1:4]):
         entry = manifest["figures"][name]
         assert "skipped" not in entry, entry
         assert entry["files"] == [f"{name}.png", f"{name}.pdf"]
@@ -128,10 +131,10 @@ def test_every_figure_is_written_with_its_provenance(sweep, figures):
 
 def test_an_arm_not_known_to_be_compute_matched_has_no_gap(sweep):
     run = load_sweep(sweep).runs[0]
-    assert vb_arms(run) == ["vb_bon@1", "vb_bon@2", "vb_rl"] and run.gap("vb_bon@2", 8) is not None
+    assert vb_arms(run) == list(VB_ARMS) and run.gap("vb_bon@2", 8) is not None
     for stats in run.results["arms"]["vb_bon@2"].values():  # as in results written before the compute rule
         del stats["compute_matched"]
-    assert run.gap("vb_bon@2", 8) is None and vb_arms(run) == ["vb_bon@1", "vb_rl"]
+    assert run.gap("vb_bon@2", 8) is None and vb_arms(run) == ["vb_bon@1", "vb_progress", "vb_rl"]
     run.results["arms"]["vf"]["8"]["compute_matched"] = False
     assert vb_arms(run) == [] and run_rows(run, sweep)[0]["gap"] is None
 
@@ -187,3 +190,10 @@ def test_math_recipes_pick_the_math_experiments_and_no_didactic_grid():
         assert out[:2] == [experiment, "0"]  # the MATH H grid is the experiment's own selection.n_grid
     wrong = subprocess.run(["bash", "-c", "TESTBED=math; source experiments/common.sh paper"], cwd=ROOT, capture_output=True, text=True)
     assert wrong.returncode == 2 and "cpu or real" in wrong.stderr
+
+
+def test_arm_colours_never_clash_with_the_references():
+    """Figure 1: base grey, optimal black, progress arms fixed; the palette of every other arm holds none of them."""
+    fixed = [style["color"] for style in ARM_STYLE.values()]
+    assert len(set(fixed)) == len(fixed) and not set(fixed) & set(PALETTE) and len(set(PALETTE)) == len(PALETTE)
+    assert {"grey", "black"} <= set(fixed) and not {"grey", "gray", "tab:gray", "black"} & set(PALETTE)

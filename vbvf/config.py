@@ -185,10 +185,22 @@ class BoNConfig:
 
 
 @dataclass
+class ProgressSection:
+    """Dense progress-reward GRPO (docs/DESIGN.md "Progress reward"): VB-RL's training settings
+    (``vb.rl.train``), each token credited with the increase of a prefix value from its segment on."""
+
+    enabled: bool = False  # vb_progress: the verifier's score of the prefix as the value
+    true_control: bool = False  # rl_true_progress: the procedural mixture's exact value of the prefix
+    segment_length: int = 1  # ℓ: tokens whose progress is credited together; ≥ H is outcome GRPO on the total
+    true_value: str = "return"  # rl_true_progress: return, E[R_H/H | prefix]; success, P(T ≤ H | prefix)
+
+
+@dataclass
 class RLSection:
     enabled: bool = True  # VB-RL: GRPO with the verifier's score as reward, KL to π_b
     true_reward_control: bool = True  # control: the same RL with the true reward R_H/H
     train: RLConfig = field(default_factory=RLConfig)
+    progress: ProgressSection = field(default_factory=ProgressSection)
 
 
 @dataclass

@@ -4,7 +4,9 @@ A thin wrapper around trl's ``GRPOTrainer``: per step it samples ``num_generatio
 of at most H tokens for each of ``batch_size`` prompts, scores them with a ``RewardFn`` on task
 token arrays, and takes a policy-gradient step on the group-baselined reward plus β·KL(π ‖ π_b),
 π_b being the frozen starting policy. The reward is the verifier's score (VB-RL) or the true
-R_H/H (the control).
+R_H/H (the control). With a ``ProgressReward`` (``vbvf.arms.progress``) the trainer is
+``ProgressGRPOTrainer``: the same GRPO whose advantages are per token, each token credited with
+the progress made from its segment on.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
+from vbvf.arms.progress import ProgressReward, progress_before_segment, total_progress
 from vbvf.arms.rewards import RewardFn
 from vbvf.arms.training import save_log, trainer_args
 from vbvf.config import RLConfig
@@ -48,6 +52,37 @@ def trl_reward(task: PlantedTask, reward: RewardFn, horizon: int):
     return task_reward
 
 
+class ProgressGRPOTrainer(GRPOTrainer):
+    """trl's GRPO with per-token advantages from a progress reward (``vbvf.arms.progress``).
+
+    trl scores each completion with its total progress U_H − U_0 and forms the group-baselined
+    advantage; this subclass then subtracts from every token the progress made before its segment,
+    so a token is credited only with the progress from its segment on. trl's loss accepts
+    advantages of shape [B, T] from subclasses. The shift is in reward units, so rewards must not
+    be rescaled (``scale_rewards: none``).
+    """
+
+    def __init__(self, *args, task: PlantedTask, progress: ProgressReward, horizon: int, **kwargs):
+        self.task, self.progress, self.horizon = task, progress, horizon
+        self.prefix_values: np.ndarray | None = None  # U_t of the completions last scored, in trl's row order
+        super().__init__(*args, reward_funcs=self.total_progress, **kwargs)
+        if self.scale_rewards != "none":
+            raise ValueError(f"progress rewards need vb.rl.train.scale_rewards=none, got {self.scale_rewards!r}")
+
+    def total_progress(self, completion_ids: list[list[int]], task_prompt: list[list[int]], **_) -> list[float]:
+        """trl's reward function: U_H − U_0 per completion; keeps the prefix values for the advantages."""
+        traces = completion_array(self.task, completion_ids, self.horizon)
+        self.prefix_values = self.progress.values(np.asarray(task_prompt), traces)
+        return total_progress(self.prefix_values).tolist()
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        advantages = output["advantages"]
+        before = progress_before_segment(self.prefix_values, self.progress.segment_length, output["completion_ids"].shape[1])
+        output["advantages"] = advantages[:, None] - torch.as_tensor(before, dtype=advantages.dtype, device=advantages.device)
+        return output
+
+
 def grpo_config(task: PlantedTask, horizon: int, cfg: RLConfig, out_dir: Path, seed: int) -> GRPOConfig:
     """trl's config: the shared trainer fields plus rollouts of ≤ H tokens that never emit bos/sep/pad."""
     args = trainer_args(cfg, out_dir, seed)
@@ -74,22 +109,24 @@ def rl_finetune(
     policy_dir: str | Path,
     task: PlantedTask,
     prompts: np.ndarray,
-    reward: RewardFn,
+    reward: RewardFn | ProgressReward,
     horizon: int,
     cfg: RLConfig,
     out_dir: str | Path,
     seed: int,
 ) -> list[dict]:
-    """GRPO from the policy saved in ``policy_dir`` (also the KL reference); saves to ``out_dir``; returns the log."""
+    """GRPO from the policy saved in ``policy_dir`` (also the KL reference); saves to ``out_dir``; returns the log.
+
+    ``reward``: one score per trace (outcome GRPO), or a ``ProgressReward`` (per-token progress credit).
+    """
     out_dir = Path(out_dir)
     tokenizer = build_tokenizer(task)
-    trainer = GRPOTrainer(
-        model=str(policy_dir),
-        reward_funcs=trl_reward(task, reward, horizon),
-        args=grpo_config(task, horizon, cfg, out_dir, seed),
-        train_dataset=prompt_dataset(task, prompts),
-        processing_class=tokenizer,
-    )
+    common = {"model": str(policy_dir), "args": grpo_config(task, horizon, cfg, out_dir, seed),
+              "train_dataset": prompt_dataset(task, prompts), "processing_class": tokenizer}
+    if isinstance(reward, ProgressReward):
+        trainer = ProgressGRPOTrainer(task=task, progress=reward, horizon=horizon, **common)
+    else:
+        trainer = GRPOTrainer(reward_funcs=trl_reward(task, reward, horizon), **common)
     trainer.train()
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))

@@ -4,6 +4,8 @@ Both arms get the same data budget: the first ``data.n`` training prompts. VF ke
 successful base trace per prompt (rejection sampling); VB labels ``vb.traces_per_prompt`` base
 traces per prompt with their solve time. Every arm is evaluated at every H of the grid on the
 same test prompts with ``eval.samples_per_prompt`` samples each; results go to ``results``.
+The progress-reward arms (``vb.rl.progress``) train with VB-RL's settings and differ only in the
+reward: per-token credit of a prefix value's increase (``vbvf.arms.progress``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM
 
 from vbvf.arms.bon import best_of_n, candidate_budget
-from vbvf.arms.rewards import true_reward, verifier_reward
+from vbvf.arms.progress import ProgressReward, true_values, verifier_values
+from vbvf.arms.rewards import RewardFn, true_reward, verifier_reward
 from vbvf.arms.rl import rl_finetune
 from vbvf.arms.training import HeldOut, read_fit, sft
 from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier
@@ -223,16 +226,36 @@ class ArmRunner:
         scores = verifier.score(flat_prompts, flat, h).reshape(shape)
         return scores, t, generated_tokens(self.task, flat).reshape(shape)
 
-    def rl(self, horizon: int, verifier: Verifier | None) -> dict:
-        """GRPO from π_b on the n training prompts at budget H: verifier reward (VB-RL) or, without one, the true reward."""
+    def reward(self, horizon: int, verifier: Verifier | None, progress: bool) -> RewardFn | ProgressReward:
+        """The RL reward at H: the verifier's score or, without one, the true R_H/H; with ``progress`` the
+        per-token progress of the verifier's prefix score or of the mixture's exact prefix value."""
+        if not progress:
+            return true_reward(self.task, horizon) if verifier is None else verifier_reward(verifier, horizon)
+        settings = self.cfg.vb.rl.progress
+        if verifier is None:
+            mixture = self.cfg.mixture
+            values = true_values(self.task, list(mixture.gammas), list(mixture.weights), horizon, settings.true_value)
+        else:
+            values = verifier_values(verifier, horizon)
+        return ProgressReward(values, settings.segment_length)
+
+    def rl(self, horizon: int, verifier: Verifier | None, progress: bool = False) -> dict:
+        """GRPO from π_b on the n training prompts at budget H with the reward of ``reward()`` (VB-RL, controls, progress arms).
+
+        A progress arm uses the same seed as its outcome-reward twin, so both start from the same rollouts.
+        """
         train = plain(self.cfg.vb.rl.train)
         reward_kind = "true" if verifier is None else f"verifier:{verifier.model_dir.parent.name}/{verifier.model_dir.name}"
         key = self.key(horizon=horizon, reward=reward_kind, train=train)
+        if progress:
+            settings = self.cfg.vb.rl.progress
+            key["progress"] = {"segment_length": settings.segment_length}
+            if verifier is None:
+                key["progress"] |= {"value": settings.true_value, "mixture": plain(self.cfg.mixture)}
 
         def produce(out: Path) -> None:
-            reward = true_reward(self.task, horizon) if verifier is None else verifier_reward(verifier, horizon)
-            rl_finetune(self.base.model_dir, self.task, self.train_prompts, reward, horizon, RLConfig(**train), out,
-                        stage_seed(self.cfg.seed, f"rl/{reward_kind}/{horizon}"))
+            rl_finetune(self.base.model_dir, self.task, self.train_prompts, self.reward(horizon, verifier, progress), horizon,
+                        RLConfig(**train), out, stage_seed(self.cfg.seed, f"rl/{reward_kind}/{horizon}"))
 
         model_dir = self.cache.run("rl_model", key, produce)
         return self.summary(*self.evaluate(model_dir, horizon), horizon)
@@ -245,15 +268,18 @@ def optimal_summary(task: PlantedTask, horizon: int, n_prompts: int, m: int, cfg
     return arm_summary(t, tokens, horizon, cfg, stage_seed(cfg.seed, "bootstrap"))
 
 
-def gaps(results: dict, cfg: DictConfig, vf_arm: str = "vf") -> dict:
+def gaps(results: dict, cfg: DictConfig, vf_arm: str = "vf", vb_arms: list[str] | None = None) -> dict:
     """Δ(H) = J_H(VB) − J_H(VF) per VB arm, paired over test prompts, with a bootstrap CI.
 
-    Only compute-matched arms have a gap: both sides must have generated at most H tokens per prompt.
+    ``vb_arms`` default to every ``vb_*`` arm; ``vf_arm`` is the reference (VF, or VB-RL for the
+    progress arm). Only compute-matched arms have a gap: both sides must have generated at most H
+    tokens per prompt.
     """
     out = {}
     seed = stage_seed(cfg.seed, "bootstrap")
+    names = [name for name in results["arms"] if name.startswith("vb_")] if vb_arms is None else vb_arms
     for name, per_h in results["arms"].items():
-        if not name.startswith("vb_") or vf_arm not in results["arms"]:
+        if name not in names or vf_arm not in results["arms"]:
             continue
         out[name] = {}
         for horizon, stats in per_h.items():
@@ -279,7 +305,8 @@ def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConf
         expert = runner.vf_expert()
         runner.fits["vf_expert"] = read_fit(expert)
         arms["vf_expert"] = {str(h): runner.summary(*runner.evaluate(expert, h), h) for h in horizons}
-    verifier = runner.verifier() if cfg.vb.bon.enabled or cfg.vb.rl.enabled else None
+    progress = cfg.vb.rl.progress
+    verifier = runner.verifier() if cfg.vb.bon.enabled or cfg.vb.rl.enabled or progress.enabled else None
     if verifier is not None:
         runner.fits["verifier"] = read_fit(verifier.model_dir)
     if cfg.vb.bon.enabled:
@@ -288,11 +315,17 @@ def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConf
         arms["vb_rl"] = {str(h): runner.rl(h, verifier) for h in horizons}
     if cfg.vb.rl.true_reward_control:
         arms["rl_true"] = {str(h): runner.rl(h, None) for h in horizons}
+    if progress.enabled:
+        arms["vb_progress"] = {str(h): runner.rl(h, verifier, progress=True) for h in horizons}
+    if progress.true_control:
+        arms["rl_true_progress"] = {str(h): runner.rl(h, None, progress=True) for h in horizons}
     if cfg.controls.optimal:
         arms["optimal"] = {str(h): optimal_summary(task, h, len(task.test_prompts), cfg.eval.samples_per_prompt, cfg) for h in horizons}
     results["arms"] = arms
     results["fits"] = runner.fits
     results["gaps"] = gaps(results, cfg)
+    # progress against outcome reward: J_H(vb_progress) − J_H(vb_rl), paired over test prompts
+    results["progress_vs_outcome"] = gaps(results, cfg, "vb_rl", ["vb_progress"]).get("vb_progress", {})
     results["data_budget"] = {
         "n_prompts": cfg.data.n,
         "vf_traces_per_prompt": 1,

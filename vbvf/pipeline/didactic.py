@@ -25,6 +25,7 @@ from vbvf.pipeline.report import print_results
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy
+from vbvf.policies.mixture_value import VALUE_KINDS
 from vbvf.policies.procedural import ProceduralPolicy
 from vbvf.stats import policy_statistics
 from vbvf.tasks import PlantedTask
@@ -50,6 +51,13 @@ def validate(cfg: DictConfig) -> None:
         raise ValueError(f"vb.bon.n_grid must be a non-empty list of positive ints, got {bon}")
     if cfg.vb.bon.return_convention not in CONVENTIONS:
         raise ValueError(f"vb.bon.return_convention must be one of {CONVENTIONS}, got {cfg.vb.bon.return_convention!r}")
+    progress = cfg.vb.rl.progress
+    if progress.segment_length < 1:
+        raise ValueError(f"vb.rl.progress.segment_length must be >= 1, got {progress.segment_length}")
+    if progress.true_value not in VALUE_KINDS:
+        raise ValueError(f"vb.rl.progress.true_value must be one of {VALUE_KINDS}, got {progress.true_value!r}")
+    if (progress.enabled or progress.true_control) and cfg.vb.rl.train.scale_rewards != "none":
+        raise ValueError(f"the progress arms need vb.rl.train.scale_rewards=none, got {cfg.vb.rl.train.scale_rewards!r}")
 
 
 def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:

@@ -77,6 +77,8 @@ def print_results(results: dict) -> None:
             console.print(f"[bold red]WARNING:[/] {warning}")
     if results["arms"]:
         console.print(arms_table(results))
+    for horizon, diff in results.get("progress_vs_outcome", {}).items():
+        console.print(f"progress vs outcome reward at H = {horizon}: J_H(vb_progress) − J_H(vb_rl) = {ci_text(diff)}")
 
 
 def data_text(results: dict, name: str, stats: dict) -> str:

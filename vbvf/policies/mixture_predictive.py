@@ -27,6 +27,19 @@ from vbvf.policies.procedural import ProceduralPolicy, progress_probability
 from vbvf.tasks.planted import PlantedTask
 
 
+def log_posterior(log_prior: np.ndarray, log_p: np.ndarray, log_other: np.ndarray, matched: np.ndarray,
+                  others: np.ndarray) -> np.ndarray:
+    """log w_γ(s, f) [n, G]: the posterior over γ after s progress steps and f other steps.
+
+    ``log_prior``, ``log_p`` and ``log_other`` [G] are log w_γ, log p_γ and log((1 − γ)/V); f·log 0
+    is −inf only when f > 0 (γ = 1 never errs).
+    """
+    errs = np.zeros((len(matched), len(log_prior)))
+    np.multiply(others[:, None], log_other, out=errs, where=others[:, None] > 0)
+    log_post = log_prior + matched[:, None] * log_p + errs
+    return log_post - logsumexp(log_post, axis=1, keepdims=True)
+
+
 def token_log_predictive(
     task: PlantedTask, gammas: Sequence[float], weights: Sequence[float] | None, prompts: np.ndarray, traces: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -55,11 +68,7 @@ def token_log_predictive(
         token = traces[:, t]
         solved = matched >= k
         needed = gold[np.arange(n), np.minimum(matched, k - 1)]
-        # log posterior over γ given (s, f); f·log 0 is −inf only when f > 0 (γ = 1 never errs)
-        errs = np.zeros((n, len(gammas)))
-        np.multiply(others[:, None], log_other, out=errs, where=others[:, None] > 0)
-        log_post = log_prior + matched[:, None] * log_p + errs
-        log_post -= logsumexp(log_post, axis=1, keepdims=True)
+        log_post = log_posterior(log_prior, log_p, log_other, matched, others)
         log_needed = logsumexp(log_post + log_p, axis=1)
         log_digit = logsumexp(log_post + log_other, axis=1)
         is_digit = token < task.vocab_size
