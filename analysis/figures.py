@@ -249,7 +249,7 @@ def fig4_gap_vs_n(a: Analysis, out: Path) -> dict:
         level = rows[rows.family == family]
         gap_vs_n(ax, level, f"Δ = J({a.vb_arm}) − J(vf)")
         ax.set_title(level_title(level), fontsize=8)
-    fig.suptitle(f"Figure 4 · gap vs data budget n, {a.vb_arm} vs VF · {ci_label(rows)}", fontsize=10)
+    fig.suptitle(f"Figure 4 · gap vs data budget n, {a.vb_arm} vs VF\n{ci_label(rows)}", fontsize=10)
     return save(fig, out, "fig4_gap_vs_n" + a.suffix, provenance(a.runs(rows[rows.family.isin(families)].group)))
 
 

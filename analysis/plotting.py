@@ -62,7 +62,7 @@ def save(fig: plt.Figure, out: Path, name: str, prov: dict, notes: list[str] | N
     """Caption the figure (wrapped to its width), write it as PNG and PDF (full provenance in their
     metadata); its manifest entry. ``right_margin``: where the panels end (a legend beside them)."""
     text = caption(prov)
-    width_chars = int(fig.get_figwidth() * 72 / (6 * 0.55))  # 6-point text, about 0.55 em a character
+    width_chars = int(fig.get_figwidth() * 72 / (6 * 0.64)) - 2  # 6-point DejaVu Sans: digits are 0.64 em
     wrapped = textwrap.fill(text, width_chars)
     fig.text(0.01, 0.005, wrapped, fontsize=6, color="dimgrey", va="bottom")
     caption_height = (wrapped.count("\n") + 1.5) * 7.5 / 72 / fig.get_figheight()  # lines of 6 pt text, in figure heights
