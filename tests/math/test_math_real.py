@@ -38,13 +38,14 @@ def test_converted_model_is_a_plain_folder_with_the_real_tokenizer(smollm2):
 def test_real_smoke_at_reduced_size(smollm2, tmp_path):
     run_cli(["experiment=math_real_smoke", "data.eval.ladder.per_level=1", "data.eval.ladder.levels=[1,4]", "data.n=2",
              "sampling.max_tokens=32", "selection.n_grid=[1,2]", "eval.samples_per_prompt=2", "vb.traces_per_prompt=2",
-             "vf.eval_traces=1", "format_sft.n_problems=8", "format_sft.check_samples=1", "format_sft.train.max_steps=2",
-             "vf.train.max_steps=1", "vb.verifier.train.max_steps=1", "vb.verifier.max_length=96", "eval.n_bootstrap=50",
+             "vf.eval_traces=1", "format_sft.n_problems=4", "format_sft.check_samples=1", "format_sft.train.max_steps=2",
+             "format_sft.train.batch_size=2", "vf.train.max_steps=1", "vf.train.batch_size=2", "vb.verifier.train.max_steps=1",
+             "vb.verifier.train.batch_size=2", "vb.verifier.max_length=96", "eval.n_bootstrap=50",
              f"cache_dir={tmp_path / 'cache'}", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     results = load_results(tmp_path / "run")
     assert results["config"]["model"]["name_or_path"] == SMOLLM2 and results["sample_counts"]["eval_problems"] == 2
     fmt = results["format_sft"]
-    assert fmt["data"] == {"problems": 8, "examples": 8}
+    assert fmt["data"] == {"problems": 4, "examples": 4}
     assert 0 <= fmt["answer_rate_before"] <= 1 and 0 <= fmt["answer_rate_after"] <= 1
     for method in ("majority_vote", "best_of_n", "weighted_best_of_n", "pass_at_n"):
         for stats in results["arms"]["vb"][method].values():
