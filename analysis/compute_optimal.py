@@ -7,8 +7,8 @@ stored samples that are right; fixed-width bins, so the bin is an oracle label, 
 Selections are redone offline from ``graded.npz`` (``base_correct``, ``base_answer_keys``,
 ``base_scores``, ``base_tokens``, ``levels``): majority vote groups the stored canonical answer
 keys (no math-verify merging), (weighted) Best-of-N uses the verifier's scores. pass@N is the
-oracle ceiling, drawn but never picked. The compute-optimal accuracy at N is the problem-weighted
-mean over groups of the best pickable method's accuracy in that group.
+oracle ceiling, drawn but never picked; ties go to the method listed first. The compute-optimal
+accuracy at N is the problem-weighted mean over groups of the best pickable method's accuracy there.
 
     python -m analysis.compute_optimal RUN_DIR [--bins 5]   # writes compute_optimal.{json,md,png,pdf}
 """

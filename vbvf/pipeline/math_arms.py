@@ -186,7 +186,7 @@ class MathArms:
         seed = stage_seed(self.cfg["seed"], "math_format")
 
         def produce(tmp: Path) -> None:
-            examples, too_long = sft_examples(self.tokenizer, self.prompts(problems), [p.solution for p in problems], None)
+            examples, _ = sft_examples(self.tokenizer, self.prompts(problems), [p.solution for p in problems], None)  # no length cap: none dropped
             atomic_write_json(tmp / "data_summary.json", {"problems": len(problems), "examples": len(examples)})
             train_stage("sft", start_model, examples, tmp / "train", TrainConfig(**section["train"]), seed, self.cfg["train_launcher"])
 
