@@ -116,6 +116,7 @@ def figure(result: dict, out: Path, prov: dict) -> dict:
             ax.plot(n_grid, values, marker="o", label=name, linestyle=":" if name in ORACLES else "-")
         ax.set(title=title, xscale="log", xlabel="N (samples)", ylim=(-0.02, 1.02))
         ax.set_xticks(n_grid, [str(n) for n in n_grid])
+        ax.minorticks_off()  # only the grid's N on the log axis
     for grouping, curve in result["compute_optimal"].items():
         axes[0][0].plot(n_grid, curve, color="black", linestyle="--" if grouping == "level" else "-", linewidth=2,
                         label=f"compute-optimal ({grouping.replace('_', ' ')})")
