@@ -228,6 +228,20 @@ class HeterogeneityConfig:
 
 
 @dataclass
+class FormatSFTConfig:
+    """MATH: a short SFT of the pretrained model on gold solutions (prompt → reference solution
+    ending in a box) so that it boxes its answers; runs before the heterogeneity SFT, which then
+    starts from it. ``check_samples`` samples per evaluation problem of the model before and after
+    measure the share with a boxed answer."""
+
+    enabled: bool = False
+    problems_offset: int = 0  # gold solutions of data.train[offset : offset + n_problems], apart from the arms' and the heterogeneity SFT's
+    n_problems: int = 100
+    check_samples: int = 2
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=40, batch_size=8, learning_rate=1e-4))
+
+
+@dataclass
 class ControlsConfig:
     optimal: bool = True  # the optimal policy, T = k on every trace
 
@@ -282,6 +296,7 @@ class Config:
     grading: GradingConfig = field(default_factory=GradingConfig)
     attempts: AttemptsConfig = field(default_factory=AttemptsConfig)
     heterogeneity: HeterogeneityConfig = field(default_factory=HeterogeneityConfig)
+    format_sft: FormatSFTConfig = field(default_factory=FormatSFTConfig)
     train_launcher: list[str] = field(default_factory=list)  # MATH training stages: [] in-process, or e.g. [accelerate, launch, --num_processes, "2"]
 
 

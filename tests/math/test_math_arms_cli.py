@@ -1,6 +1,7 @@
 """The MATH arms through the real CLI on fixture problems and tiny local models: both arms,
 the heterogeneity-controlled base, resume from the stage cache, and checks before compute."""
 
+import numpy as np
 import pytest
 
 from tests.conftest import load_results, run_cli
@@ -13,7 +14,7 @@ from vbvf.pipeline.math_arms import run_math_arms
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("arms")
     save_tiny_models(root / "tiny")
-    train = write_problems(root / "train.jsonl", 8, prefix="train/")
+    train = write_problems(root / "train.jsonl", 12, prefix="train/")
     test = write_problems(root / "test.jsonl", 3)
     args = ["experiment=math_arms_smoke", f"model.name_or_path={root / 'tiny' / 'policy'}", f"data.train.path={train}",
             f"data.eval.path={test}", f"cache_dir={root / 'cache'}"]
@@ -56,10 +57,30 @@ def test_pretrained_base_without_heterogeneity_sft(setup):
     assert sorted(s.split("/")[0] for s in results["stages"]["computed"]) == ["math_verifier", "math_vf"]
 
 
+def test_format_sft_then_heterogeneity_sft_and_answer_rates(setup):
+    root, args = setup
+    run_cli([*args, "data.train.max_problems=12", "format_sft.enabled=true", "format_sft.problems_offset=8", "format_sft.n_problems=4",
+             "format_sft.train.max_steps=2", "format_sft.train.batch_size=4", f"hydra.run.dir={root / 'fmt'}"], root)
+    results = load_results(root / "fmt")
+    fmt = results["format_sft"]
+    assert fmt["data"] == {"problems": 4, "examples": 4} and fmt["check_samples"] == 2
+    assert 0 <= fmt["answer_rate_before"] <= 1 and 0 <= fmt["answer_rate_after"] <= 1
+    computed = sorted(s.split("/")[0] for s in results["stages"]["computed"])
+    assert computed == ["math_base", "math_format", "math_verifier", "math_vf"]  # the base SFT starts from the format SFT
+    assert "/math_format/" in fmt["model"] and "/math_base/" in results["base"]["model"]
+    for per_h in results["arms"]["vb"].values():
+        assert all(0 <= s["answer_rate"] <= 1 for s in per_h.values())
+    assert all(0 <= s["answer_rate"] <= 1 for s in results["arms"]["vf"].values())
+    assert 0 <= results["base"]["answer_rate"] <= 1
+    stored = np.load(root / "fmt" / "graded.npz")
+    assert stored["levels"].tolist() == [1, 2, 3] and stored["base_answer_keys"].shape == stored["base_correct"].shape
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
         ("heterogeneity.problems_offset=2", "heterogeneity.problems_offset=2 overlaps"),
+        ("format_sft.enabled=true", "format_sft.problems_offset=0 overlaps the problems of data.n"),
         ("vb.verifier.labels=prefix", "vb.verifier.labels='prefix'"),
         ("vf.stitch.weights=[1.0]", r"vf.stitch.weights must be max_wrong \+ 1"),
         ("attempts.correct_source=gold", "attempts.correct_source='gold'"),

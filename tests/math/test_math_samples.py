@@ -3,7 +3,7 @@
 import numpy as np
 
 from vbvf.models.tiny_llama import build_tokenizer
-from vbvf.pipeline.math_samples import final_correct_within, grade_by_attempt
+from vbvf.pipeline.math_samples import answered_within, final_correct_within, grade_by_attempt
 from vbvf.policies.samplers import Completion
 from vbvf.tasks.math import GradingPool
 from vbvf.tasks.math.config import ATTEMPT_SEPARATOR as SEP
@@ -31,5 +31,9 @@ def test_attempts_are_graded_one_by_one_and_cut_at_the_budget():
         within = final_correct_within(["6"], graded, [first_end, 10_000], tokenizer, pool)
         assert within[first_end][0].tolist() == [False, True, False, False]  # cut after the first attempt
         assert within[10_000][0].tolist() == [True, False, False, False]
+        answered = answered_within(graded, [3, first_end, 10_000], tokenizer)
+        assert answered[3][0].tolist() == [False, False, False, False]  # no box closes within 3 tokens
+        assert answered[first_end][0].tolist() == [True, True, True, False]
+        assert answered[10_000][0].tolist() == [True, True, True, False]
     pools = graded.pools(["ref"])
     assert sorted(pools[0].right) == [right, right] and len(pools[0].wrong) == 4

@@ -1,8 +1,9 @@
 """The MATH arms (SPEC §4), stage by stage, at equal data and matched test-time tokens.
 
-1. Base π_b: the pretrained model, or (``heterogeneity.enabled``) that model SFT'd on traces of
-   j wrong attempts then a right one, j ~ ``heterogeneity.wrong``, on problems set apart from
-   the arms' (``heterogeneity.problems_offset``).
+1. Base π_b: the pretrained model (``format_sft.enabled``: first SFT'd on gold solutions so that
+   it boxes its answers), or (``heterogeneity.enabled``) that model SFT'd on traces of j wrong
+   attempts then a right one, j ~ ``heterogeneity.wrong``, on problems set apart from the arms'
+   (``heterogeneity.problems_offset``).
 2. Data of both arms: ``vb.traces_per_prompt`` samples of π_b (≤ h = ``sampling.max_tokens``
    tokens) on each of the first ``data.n`` training problems, graded attempt by attempt.
 3. VF: per problem one stitched trace (j ~ ``vf.stitch`` wrong attempts, then a right one) from
@@ -11,7 +12,8 @@
 4. VB: a verifier (π_b's weights + scalar head, BCE on final-answer correctness of the same
    samples) scores N samples of π_b (≤ h tokens each) for Best-of-N and weighted BoN; majority
    vote and pass@N run on the same samples.
-Statistics of π_b (σ, c(ε)) at every H come from its test samples. Trained models and their
+Statistics of π_b (σ, c(ε)) at every H come from its test samples; every method reports its
+``answer_rate``, the share of the samples it drew that hold a boxed answer. Trained models and their
 data are stages of the stage cache; samples go through the sample cache; a rerun redoes only
 what is missing.
 """
@@ -45,6 +47,7 @@ from vbvf.pipeline.math_eval import (
 from vbvf.pipeline.math_report import print_math_arms
 from vbvf.pipeline.math_samples import (
     GradedSamples,
+    answered_within,
     final_correct_within,
     grade_by_attempt,
 )
@@ -58,7 +61,8 @@ from vbvf.policies.samplers import (
 )
 from vbvf.policies.scorer import HFScorer
 from vbvf.stats import mean_ci, paired_difference_ci, performance, policy_statistics
-from vbvf.tasks.math import GradingPool, build_prompt, load_problems, solve_times
+from vbvf.models.gguf import resolve_model
+from vbvf.tasks.math import GradingPool, answer_key, build_prompt, load_problems, solve_times
 from vbvf.tasks.math.attempts import build_stitched, wrong_count_probabilities
 from vbvf.tasks.math.config import CORRECT_SOURCES, WrongAttemptsConfig
 from vbvf.tasks.math.voting import MemoMatch
@@ -85,14 +89,9 @@ def validate(cfg: dict) -> None:
     if not cfg["attempts"]["separator"].strip():
         raise ValueError("attempts.separator must contain visible text (attempts are split on it)")
     wrong_count_probabilities(WrongAttemptsConfig(**cfg["vf"]["stitch"]), "vf.stitch")
-    het = cfg["heterogeneity"]
-    if het["enabled"]:
-        wrong_count_probabilities(WrongAttemptsConfig(**het["wrong"]), "heterogeneity.wrong")
-        if het["problems_offset"] < cfg["data"]["n"]:
-            raise ValueError(
-                f"heterogeneity.problems_offset={het['problems_offset']} overlaps the arms' problems "
-                f"(the first data.n={cfg['data']['n']}); set it to at least data.n"
-            )
+    if cfg["heterogeneity"]["enabled"]:
+        wrong_count_probabilities(WrongAttemptsConfig(**cfg["heterogeneity"]["wrong"]), "heterogeneity.wrong")
+    check_disjoint_ranges(cfg)
     for key, value in (("data.n", cfg["data"]["n"]), ("vb.traces_per_prompt", cfg["vb"]["traces_per_prompt"]),
                        ("vf.eval_traces", cfg["vf"]["eval_traces"])):
         if value < 1:
@@ -101,16 +100,29 @@ def validate(cfg: dict) -> None:
         raise ValueError(f"eval.samples_per_prompt must be ≥ 2 (σ needs two samples), got {cfg['eval']['samples_per_prompt']}")
 
 
+def problem_ranges(cfg: dict) -> dict[str, tuple[int, int]]:
+    """The slices of data.train each use takes: the arms' first data.n, and the base SFTs' when enabled."""
+    ranges = {"data.n": (0, cfg["data"]["n"])}
+    for section in ("format_sft", "heterogeneity"):
+        if cfg[section]["enabled"]:
+            offset = cfg[section]["problems_offset"]
+            ranges[f"{section}.problems_offset"] = (offset, offset + cfg[section]["n_problems"])
+    return ranges
+
+
+def check_disjoint_ranges(cfg: dict) -> None:
+    """The arms, the format SFT and the heterogeneity SFT train on disjoint problems."""
+    ranges = sorted(problem_ranges(cfg).items(), key=lambda item: item[1])
+    for (first, (_, end)), (second, (start, _)) in zip(ranges, ranges[1:]):
+        if start < end:
+            raise ValueError(f"{second}={start} overlaps the problems of {first} (up to {end}); move it to at least {end}")
+
+
 def check_problem_counts(cfg: dict, n_train: int) -> None:
-    """Enough training problems for the arms and, if enabled, the heterogeneity SFT."""
-    if n_train < cfg["data"]["n"]:
-        raise ValueError(f"data.n={cfg['data']['n']} but data.train holds only {n_train} problems")
-    het = cfg["heterogeneity"]
-    if het["enabled"] and n_train < het["problems_offset"] + het["n_problems"]:
-        raise ValueError(
-            f"heterogeneity.problems_offset + n_problems = {het['problems_offset'] + het['n_problems']} "
-            f"but data.train holds only {n_train} problems"
-        )
+    """Enough training problems for every slice of data.train."""
+    for key, (start, end) in problem_ranges(cfg).items():
+        if n_train < end:
+            raise ValueError(f"{key}: needs data.train problems up to {end} but data.train holds only {n_train} problems")
 
 
 @dataclass
@@ -167,6 +179,20 @@ class MathArms:
         done = self.cache.run(stage, key | {"stitch": stitch, "train": train, "seed": seed}, produce)
         return self._finished(stage, done)
 
+    def format_stage(self, start_model: str, problems, key: dict) -> str:
+        """SFT ``start_model`` on the gold solutions of ``problems`` (prompt → reference solution,
+        which ends in a box); returns the model's directory."""
+        section = self.cfg["format_sft"]
+        seed = stage_seed(self.cfg["seed"], "math_format")
+
+        def produce(tmp: Path) -> None:
+            examples, _ = sft_examples(self.tokenizer, self.prompts(problems), [p.solution for p in problems], None)  # no length cap: none dropped
+            atomic_write_json(tmp / "data_summary.json", {"problems": len(problems), "examples": len(examples)})
+            train_stage("sft", start_model, examples, tmp / "train", TrainConfig(**section["train"]), seed, self.cfg["train_launcher"])
+
+        done = self.cache.run("math_format", key | {"train": section["train"], "seed": seed}, produce)
+        return self._finished("math_format", done)
+
     def verifier_stage(self, base: str, problems, graded: GradedSamples, key: dict) -> str:
         """Train the outcome verifier from π_b on the final-answer correctness of ``graded``."""
         section = self.cfg["vb"]["verifier"]
@@ -196,22 +222,34 @@ class MathArms:
 
 
 
+def answer_rate(answers: list[list[str | None]]) -> float:
+    """Share of samples with a boxed answer."""
+    flat = [a for row in answers for a in row]
+    return sum(a is not None for a in flat) / max(1, len(flat))
+
+
+def answer_keys(answers: list[list[str | None]]) -> np.ndarray:
+    """Canonical keys of the answers ("" for none), stored so selection can be redone offline (``analysis/``)."""
+    return np.array([[answer_key(a) if a is not None else "" for a in row] for row in answers], dtype=str)
+
+
 def horizons(cfg: dict) -> list[int]:
     """Matched budgets H = N·h for each N of the grid (h = sampling.max_tokens)."""
     return [n * cfg["sampling"]["max_tokens"] for n in cfg["selection"]["n_grid"]]
 
 
 def vf_statistics(golds, graded: GradedSamples, tokenizer, pool, cfg: dict, seed: int) -> dict:
-    """Per H: final-answer accuracy and bi-level return (T = end of the first correct attempt) of
+    """Per H: final-answer accuracy, answer rate and bi-level return (T = end of the first correct attempt) of
     VF traces of at most H tokens, tokens generated, and the per-problem accuracy for gaps."""
     ev = cfg["eval"]
     out = {}
+    answered = answered_within(graded, horizons(cfg), tokenizer)
     for horizon, correct in final_correct_within(golds, graded, horizons(cfg), tokenizer, pool).items():
         per_problem = correct.mean(axis=1)
         acc = mean_ci(per_problem, ev["confidence"], ev["n_bootstrap"], seed)
         stats = performance(graded.solved_at, horizon, ev["confidence"], ev["n_bootstrap"], seed)
         out[str(horizon)] = stats | {
-            "accuracy": acc.value, "ci": [acc.low, acc.high], "n": acc.n,
+            "accuracy": acc.value, "ci": [acc.low, acc.high], "n": acc.n, "answer_rate": float(answered[horizon].mean()),
             "tokens_mean": float(np.minimum(graded.tokens, horizon).mean()),
             "per_problem_accuracy": per_problem.tolist(),
         }
@@ -255,20 +293,27 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     check_problem_counts(cfg, len(train_problems))
     het, h, n_grid = cfg["heterogeneity"], cfg["sampling"]["max_tokens"], cfg["selection"]["n_grid"]
     arm_problems = train_problems[: cfg["data"]["n"]]
-    pretrained = cfg["model"]["name_or_path"]
+    pretrained = resolve_model(cfg["model"]["name_or_path"])
     common = {"model": pretrained, "backend": backend_of(cfg["sampler"]), "prompt": cfg["prompt"], "sampling": cfg["sampling"],
               "attempts": cfg["attempts"], "data_train": cfg["data"]["train"]}  # what every trained stage depends on
     cache = StageCache(Path(cfg["cache_dir"]) / "stages", **cfg["cache_check"])
     seeds = {"bootstrap": stage_seed(cfg["seed"], "bootstrap"), "traces": stage_seed(cfg["seed"], "traces")}
     with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"], cfg["grading"]["set_relation"]) as pool:
         run = MathArms(cfg, cache, pool, load_tokenizer(pretrained))
-        base = pretrained
+        base, fmt, formatting = pretrained, cfg["format_sft"], None
+        if fmt["enabled"]:
+            offset = fmt["problems_offset"]
+            base = run.format_stage(pretrained, train_problems[offset : offset + fmt["n_problems"]],
+                                    common | {"offset": offset, "n_problems": fmt["n_problems"]})
+            before, after = (run.sample(model, eval_problems, fmt["check_samples"], h).final_answers for model in (pretrained, base))
+            formatting = {"model": base, "answer_rate_before": answer_rate(before), "answer_rate_after": answer_rate(after),
+                          "check_samples": fmt["check_samples"], "data": run.reports["math_format"]}
         if het["enabled"]:
             offset = het["problems_offset"]
             base_problems = train_problems[offset : offset + het["n_problems"]]
-            key = common | {"offset": offset, "n_problems": het["n_problems"], "samples": het["samples_per_problem"]}
-            attempts = partial(run.sample, pretrained, base_problems, het["samples_per_problem"], h)
-            base = run.sft_stage("math_base", pretrained, base_problems, attempts, het["wrong"], het["train"], key)
+            key = common | {"start": base, "offset": offset, "n_problems": het["n_problems"], "samples": het["samples_per_problem"]}
+            attempts = partial(run.sample, base, base_problems, het["samples_per_problem"], h)
+            base = run.sft_stage("math_base", base, base_problems, attempts, het["wrong"], het["train"], key)
         log.info("base π_b: %s", base)
         train = run.sample(base, arm_problems, cfg["vb"]["traces_per_prompt"], h)
         arm_key = common | {"base": base, "n": cfg["data"]["n"], "samples": cfg["vb"]["traces_per_prompt"]}
@@ -287,7 +332,8 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
         vb_correct = selection_correct(graded, cfg["selection"]["methods"], n_grid, match)
         vb = {
             name: {str(horizon): accuracy_estimate(ok, graded.tokens[:, :n].sum(axis=1).tolist(), cfg["eval"], seeds["bootstrap"])
-                   | {"N": n} for (n, ok), horizon in zip(per_n.items(), horizons(cfg))}
+                   | {"N": n, "answer_rate": answer_rate([row[:n] for row in graded.answers])}
+                   for (n, ok), horizon in zip(per_n.items(), horizons(cfg))}
             for name, per_n in vb_correct.items()
         }
         vf_eval = run.sample(vf_model, eval_problems, cfg["vf"]["eval_traces"], horizons(cfg)[-1])
@@ -312,7 +358,9 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
             "train_samples_correct": float(train.final_correct.mean()),
             "vf": run.reports["math_vf"], "vb": run.reports["math_verifier"],
         },
-        "base": {"model": base, "sft_data": run.reports.get("math_base"), "stats": base_statistics(base_eval, cfg, seeds["traces"])},
+        "format_sft": formatting,
+        "base": {"model": base, "sft_data": run.reports.get("math_base"), "answer_rate": answer_rate(graded.answers),
+                 "stats": base_statistics(base_eval, cfg, seeds["traces"])},
         "arms": {"vb": vb, "vf": vf},
         "gaps": gaps(vb_correct, vf, cfg, seeds["bootstrap"]),
         "stages": cache.summary(),
@@ -321,6 +369,7 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / "graded.npz", base_correct=graded.correct, base_tokens=graded.tokens, base_scores=scores,
+                        base_answer_keys=answer_keys(graded.answers), levels=np.array([p.level or 0 for p in eval_problems]),
                         base_solved_at=base_eval.solved_at, vf_tokens=vf_eval.tokens, vf_solved_at=vf_eval.solved_at)
     atomic_write_json(out_dir / "results.json", results)
     print_math_arms(results)

@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from vbvf.config import Config
+from vbvf.models.gguf import resolve_model
 from vbvf.pipeline.artifacts import atomic_write_json, config_hash
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
@@ -215,6 +216,8 @@ def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     validate(cfg)
     start, timing = time.perf_counter(), {}
     problems = load_problems(**cfg["data"]["eval"])
+    if "name_or_path" in cfg["sampler"]:  # a gguf: model becomes its converted folder
+        cfg["sampler"]["name_or_path"] = resolve_model(cfg["sampler"]["name_or_path"])
     sampler = CachedSampler(build_sampler(cfg["sampler"]), cfg["cache_dir"], **cfg["cache_check"])
     prompts = [build_prompt(p.problem, sampler.sampler.tokenizer, **cfg["prompt"]) for p in problems]
     m = cfg["eval"]["samples_per_prompt"]

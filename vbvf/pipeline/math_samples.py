@@ -95,3 +95,16 @@ def final_correct_within(
             correct[x, s] = ok
         out[horizon] = correct
     return out
+
+
+def answered_within(graded: GradedSamples, horizons: list[int], tokenizer) -> dict[int, np.ndarray]:
+    """Per H: does the sample hold a boxed answer within its first H generated tokens? [problems, n] bools."""
+    full = np.array([[answer is not None for answer in row] for row in graded.final_answers], dtype=bool).reshape(graded.tokens.shape)
+    out = {}
+    for horizon in horizons:
+        answered = full.copy()
+        for x, s in zip(*np.nonzero(graded.tokens > horizon)):
+            ids = tokenizer(graded.texts[x][s], add_special_tokens=False)["input_ids"][:horizon]
+            answered[x, s] = extract_answer(tokenizer.decode(ids)) is not None
+        out[horizon] = answered
+    return out

@@ -14,11 +14,22 @@ from vbvf.tasks.math.prompts import STEP_BY_STEP
 
 
 @dataclass
+class LadderConfig:
+    """The arithmetic ladder (``vbvf/tasks/math/ladder.py``), generated in memory."""
+
+    split: str = "train"  # train | test: disjoint by construction
+    per_level: int = 20
+    levels: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])
+    seed: int = 0
+
+
+@dataclass
 class ProblemSourceConfig:
-    """One problem set: a local jsonl ``path`` or a hub ``hub_id`` (exactly one), then filters."""
+    """One problem set: a local jsonl ``path``, a hub ``hub_id`` or the ``ladder`` (exactly one), then filters."""
 
     path: Optional[str] = None
     hub_id: Optional[str] = None
+    ladder: Optional[LadderConfig] = None
     split: str = "test"
     unique_id_prefix: Optional[str] = None  # "train/" keeps the 7,500 MATH train problems
     subjects: Optional[list[str]] = None

@@ -119,9 +119,16 @@ def load_problems(
     subjects: Sequence[str] | None = None,
     levels: Sequence[int] | None = None,
     max_problems: int | None = None,
+    ladder: Mapping[str, Any] | None = None,
 ) -> list[Problem]:
-    """Load from exactly one of a local ``path`` or a ``hub_id``, then apply the filters."""
-    if (path is None) == (hub_id is None):
-        raise ValueError("give exactly one of path= (local jsonl) or hub_id= (hub dataset)")
-    problems = read_jsonl(path) if path is not None else load_hub(hub_id, split)
+    """Load from exactly one of a local ``path``, a ``hub_id`` or the arithmetic ``ladder``
+    (``LadderConfig`` fields), then apply the filters."""
+    if sum(source is not None for source in (path, hub_id, ladder)) != 1:
+        raise ValueError("give exactly one of path= (local jsonl), hub_id= (hub dataset) or ladder= (arithmetic ladder)")
+    if ladder is not None:
+        from vbvf.tasks.math.ladder import ladder as generate  # the ladder builds Problems: import here, not at the top
+
+        problems = generate(**ladder)
+    else:
+        problems = read_jsonl(path) if path is not None else load_hub(hub_id, split)
     return select(problems, unique_id_prefix, subjects, levels, max_problems)
