@@ -144,7 +144,7 @@ def fig1_performance_vs_H(a: Analysis, out: Path) -> dict:
         handles[f"H = {horizon} (bottom row)"] = plt.Line2D([], [], color="dimgrey", marker=marker, linestyle="none")
     fig.legend(handles.values(), handles.keys(), loc="center right", fontsize=7)
     fig.suptitle(f"Figure 1 · performance vs budget H and vs tokens spent (n = {n})\n{ci_label(rows)}", fontsize=10)
-    return save(fig, out, "fig1_performance_vs_H", provenance(a.runs(groups)), right_margin=0.8 if len(groups) > 1 else 0.68)
+    return save(fig, out, "fig1_performance_vs_H", provenance(a.runs(groups)), right_margin=1 - 1.4 / fig.get_figwidth())  # legend ≈ 1.4 in wide
 
 
 def draw_gap_fit(ax, fit: dict) -> None:
