@@ -12,5 +12,7 @@
 #   ./experiments/progress_vs_outcome.sh cpu vb.rl.progress.segment_length=4   # episodes of 4 tokens
 # runs: python -m vbvf.run -m experiment=EXP eval.horizons=[GRID] mixture=low,mid,high seed=0,1,2
 #       vb.rl.progress.enabled=true vb.rl.progress.true_control=true, then python -m analysis.figures.
+# The pooled difference to outcome reward, per preset and H, with the two-way cluster CI:
+#   python -m analysis.arm_difference SWEEP --arm vb_progress --against vb_rl --out diff.csv
 source "$(dirname "$0")/common.sh"
 sweep progress_vs_outcome "mixture=$MIXTURES" "seed=$SEEDS" vb.rl.progress.enabled=true vb.rl.progress.true_control=true

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from analysis.aggregate import job_failed, load_sweep, run_rows
+from analysis.arm_difference import arm_difference
 from analysis.figures import ARM_STYLE, PALETTE, main as figures_main
 from analysis.fits import diagonals, vb_arms
 from tests.conftest import ROOT, run_cli
@@ -90,6 +91,18 @@ def test_pooled_rows_use_prompts_and_seeds_as_units(sweep, figures):
     assert (merged.J - merged.J_runs).abs().max() < 1e-9
     assert (merged.gap - merged.gap_runs).abs().max(skipna=True) < 1e-9
     assert (pooled.J_low <= pooled.J).all() and (pooled.J <= pooled.J_high).all()
+
+
+def test_arm_difference_is_the_pooled_difference_of_the_two_arms(sweep, figures):
+    pooled = pd.read_csv(figures / "pooled.csv").set_index(["mixture", "n", "H", "arm"]).J
+    diff = arm_difference(sweep, "vb_progress", "vb_rl", n_resamples=300)
+    assert len(diff) == len(MIXTURES) * len(NS) * len(HORIZONS) and (diff.seeds == "0,1").all()
+    for row in diff.itertuples():
+        expected = pooled[(row.mixture, row.n, row.H, "vb_progress")] - pooled[(row.mixture, row.n, row.H, "vb_rl")]
+        assert abs(row.diff - expected) < 1e-9 and row.diff_low <= row.diff <= row.diff_high
+        assert abs(row.diff_norm - row.diff / row.H) < 1e-12
+    with pytest.raises(SystemExit, match="holds both"):
+        arm_difference(sweep, "vb_progress", "rl_true_progress")
 
 
 def test_fits_cover_each_level_for_n_fixed_and_n_proportional_to_H(figures):
