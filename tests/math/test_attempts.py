@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from vbvf.models.tiny_llama import build_tokenizer
-from vbvf.tasks.math import grade
+from vbvf.tasks.math import grade_batch
 from vbvf.tasks.math.attempts import (
     AttemptPool,
     attempt_end_tokens,
@@ -46,10 +46,11 @@ def test_every_stitched_trace_has_exactly_j_wrong_attempts_then_a_right_one(max_
     pools = [AttemptPool(list(RIGHT), list(WRONG), reference=r"$\boxed{6}$") for _ in range(12)]
     report = build_stitched(pools, WrongAttemptsConfig(max_wrong=max_wrong), SEP, "sampled", seed=3, key="vf.stitch")
     assert len(report.traces) == 12
-    for trace in report.traces:
-        attempts = split_attempts(trace.text, SEP)
+    split = [split_attempts(trace.text, SEP) for trace in report.traces]
+    verdicts = iter(grade_batch([(GOLD, a) for attempts in split for a in attempts]))  # one pool for every attempt
+    for trace, attempts in zip(report.traces, split):
         assert len(attempts) == trace.n_wrong + 1 and 0 <= trace.n_wrong <= max_wrong
-        assert [grade(GOLD, a) for a in attempts] == [False] * trace.n_wrong + [True]
+        assert [next(verdicts) for _ in attempts] == [False] * trace.n_wrong + [True]
         assert len(set(attempts[:-1])) == trace.n_wrong  # distinct wrong samples, never repeats
     assert {t.n_wrong for t in report.traces} == set(range(max_wrong + 1))
 
