@@ -27,6 +27,14 @@ from vbvf.policies.procedural import ProceduralPolicy, progress_probability
 from vbvf.tasks.planted import PlantedTask
 
 
+def mixture_log_terms(task: PlantedTask, gammas: Sequence[float], weights: Sequence[float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log w_γ, log p_γ and log((1 − γ)/V) [G] of the mixture, validated and normalised as the sampler does."""
+    mixture = ProceduralPolicy(task, gammas, weights)
+    p = progress_probability(mixture.gammas, task.vocab_size)
+    with np.errstate(divide="ignore"):
+        return np.log(mixture.weights), np.log(p), np.log((1 - mixture.gammas) / task.vocab_size)
+
+
 def log_posterior(log_prior: np.ndarray, log_p: np.ndarray, log_other: np.ndarray, matched: np.ndarray,
                   others: np.ndarray) -> np.ndarray:
     """log w_γ(s, f) [n, G]: the posterior over γ after s progress steps and f other steps.
@@ -50,16 +58,10 @@ def token_log_predictive(
     bool mask, True on every token up to and including eos (pad is never scored).
     """
     traces = np.asarray(traces)
-    mixture = ProceduralPolicy(task, gammas, weights)  # validates and normalises the mixture as the sampler does
-    gammas = mixture.gammas
-    with np.errstate(divide="ignore"):
-        log_prior = np.log(mixture.weights)
+    log_prior, log_p, log_other = mixture_log_terms(task, gammas, weights)
     gold = task.gold(prompts)
     n, length = traces.shape
     k = task.prompt_length
-    p = progress_probability(gammas, task.vocab_size)  # [G]
-    with np.errstate(divide="ignore"):
-        log_p, log_other = np.log(p), np.log((1 - gammas) / task.vocab_size)
 
     matched = np.zeros(n, dtype=np.int64)  # s: gold tokens matched before step t
     others = np.zeros(n, dtype=np.int64)  # f: non-progress steps before step t

@@ -25,8 +25,7 @@ from typing import Sequence
 import numpy as np
 from scipy.stats import binom
 
-from vbvf.policies.mixture_predictive import log_posterior
-from vbvf.policies.procedural import ProceduralPolicy, progress_probability
+from vbvf.policies.mixture_predictive import log_posterior, mixture_log_terms
 from vbvf.tasks.planted import PlantedTask
 
 VALUE_KINDS = ("return", "success")
@@ -63,12 +62,8 @@ def prefix_values(
     n, length = traces.shape
     if length > horizon:
         raise ValueError(f"traces of {length} tokens exceed the budget H={horizon}")
-    mixture = ProceduralPolicy(task, gammas, weights)  # validates and normalises the mixture as the sampler does
-    with np.errstate(divide="ignore"):
-        log_prior = np.log(mixture.weights)
-        log_other = np.log((1 - mixture.gammas) / task.vocab_size)
-    p = progress_probability(mixture.gammas, task.vocab_size)
-    ahead = value_ahead(p, task.prompt_length, horizon, kind)
+    log_prior, log_p, log_other = mixture_log_terms(task, gammas, weights)
+    ahead = value_ahead(np.exp(log_p), task.prompt_length, horizon, kind)
     gold, k, rows = task.gold(prompts), task.prompt_length, np.arange(n)
 
     matched = np.zeros(n, dtype=np.int64)  # s
@@ -85,7 +80,7 @@ def prefix_values(
             others += running & (token < task.vocab_size) & ~progress
             matched += progress
             solve_time[progress & (matched == k)] = t
-        posterior = np.exp(log_posterior(log_prior, np.log(p), log_other, matched, others))
+        posterior = np.exp(log_posterior(log_prior, log_p, log_other, matched, others))
         running_value = (posterior * ahead[:, k - np.minimum(matched, k), horizon - t].T).sum(axis=1)
         solved_value = 1.0 if kind == "success" else (horizon - solve_time + 1) / horizon
         out[:, t] = np.where(matched >= k, solved_value, np.where(stopped, 0.0, running_value))
