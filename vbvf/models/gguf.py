@@ -15,7 +15,6 @@ moved into a plain model built from the same config without ``quantization_confi
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from vbvf.pipeline.manifest import sha256_file
 from vbvf.pipeline.tempdirs import remove_stale_temps, temp_path
 
 PREFIX = "gguf:"
@@ -50,14 +50,6 @@ def packaged_file(name: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{PREFIX}{name}: no file {file!r} in package {package!r} ({path})")
     return path
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def convert(gguf: Path, folder: Path) -> float:
@@ -95,7 +87,7 @@ def resolve_model(name_or_path: str) -> str:
     if not str(name_or_path).startswith(PREFIX):
         return name_or_path
     gguf = packaged_file(name_or_path.removeprefix(PREFIX))
-    folder = model_root() / f"{gguf.stem}-{sha256(gguf)[:16]}"
+    folder = model_root() / f"{gguf.stem}-{sha256_file(gguf)[:16]}"
     if not (folder / "config.json").is_file():
         convert(gguf, folder)
     return str(folder)
