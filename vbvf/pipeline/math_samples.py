@@ -76,21 +76,34 @@ def grade_by_attempt(golds: list[str], samples, separator: str, tokenizer, pool:
     return GradedSamples([[c.text for c in row] for row in samples], tokens, attempts, attempt_correct, solved_at)
 
 
+def cut_within(graded: GradedSamples, horizons: list[int], tokenizer) -> dict[int, dict[tuple[int, int], str]]:
+    """Per H, the samples longer than H cut to their first H tokens (re-encoded from the text,
+    each sample encoded once): {(problem, sample): text}, in row-major order."""
+    ids: dict[tuple[int, int], list[int]] = {}
+    out = {}
+    for horizon in horizons:
+        cut = {}
+        for x, s in zip(*np.nonzero(graded.tokens > horizon)):
+            key = (int(x), int(s))
+            if key not in ids:
+                ids[key] = tokenizer(graded.texts[x][s], add_special_tokens=False)["input_ids"]
+            cut[key] = tokenizer.decode(ids[key][:horizon])
+        out[horizon] = cut
+    return out
+
+
 def final_correct_within(
     golds: list[str], graded: GradedSamples, horizons: list[int], tokenizer, pool: GradingPool
 ) -> dict[int, np.ndarray]:
     """Per H: is the final answer within the first H generated tokens right? [problems, n] bools.
 
     A sample that ended within H keeps its final answer; a longer one is cut to its first H
-    tokens (re-encoded from the text) and graded on the last box of what remains.
+    tokens (:func:`cut_within`) and graded on the last box of what remains.
     """
-    full = graded.final_correct
-    ids = [[tokenizer(text, add_special_tokens=False)["input_ids"] for text in row] for row in graded.texts]
     out = {}
-    for horizon in horizons:
-        cut = [(x, s) for x in range(full.shape[0]) for s in range(full.shape[1]) if graded.tokens[x, s] > horizon]
-        verdicts = pool.grade([(golds[x], tokenizer.decode(ids[x][s][:horizon])) for x, s in cut])
-        correct = full.copy()
+    for horizon, cut in cut_within(graded, horizons, tokenizer).items():
+        verdicts = pool.grade([(golds[x], text) for (x, _), text in cut.items()])
+        correct = graded.final_correct.copy()
         for (x, s), ok in zip(cut, verdicts):
             correct[x, s] = ok
         out[horizon] = correct
@@ -101,10 +114,9 @@ def answered_within(graded: GradedSamples, horizons: list[int], tokenizer) -> di
     """Per H: does the sample hold a boxed answer within its first H generated tokens? [problems, n] bools."""
     full = np.array([[answer is not None for answer in row] for row in graded.final_answers], dtype=bool).reshape(graded.tokens.shape)
     out = {}
-    for horizon in horizons:
+    for horizon, cut in cut_within(graded, horizons, tokenizer).items():
         answered = full.copy()
-        for x, s in zip(*np.nonzero(graded.tokens > horizon)):
-            ids = tokenizer(graded.texts[x][s], add_special_tokens=False)["input_ids"][:horizon]
-            answered[x, s] = extract_answer(tokenizer.decode(ids)) is not None
+        for (x, s), text in cut.items():
+            answered[x, s] = extract_answer(text) is not None
         out[horizon] = answered
     return out
