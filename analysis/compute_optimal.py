@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.plotting import plt, save
+from vbvf.pipeline.artifacts import atomic_write_json, atomic_write_text
 from vbvf.pipeline.math_eval import SELECTIONS, Graded, selection_correct
 
 ORACLES = ("pass_at_n",)
@@ -136,8 +137,8 @@ def main(argv: list[str] | None = None) -> dict:
     graded, levels = stored_samples(args.run_dir)
     result = compute_optimal(graded, levels, config["selection"]["n_grid"], methods, args.bins)
     result["figure"] = figure(result, args.run_dir, provenance(results, graded))
-    (args.run_dir / "compute_optimal.json").write_text(json.dumps(result, indent=1))
-    (args.run_dir / "compute_optimal.md").write_text(markdown(result))
+    atomic_write_json(args.run_dir / "compute_optimal.json", result)
+    atomic_write_text(args.run_dir / "compute_optimal.md", markdown(result))
     print(markdown(result))
     return result
 
