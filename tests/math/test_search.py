@@ -133,5 +133,11 @@ def test_invalid_settings_are_rejected(n_beams, beam_width, max_steps, aggregati
         SearchSettings(n_beams, beam_width, max_steps, aggregation, dvts_leaves=leaves)
 
 
+@pytest.mark.parametrize("method", [beam_search, dvts])
+def test_a_search_without_proposals_returns_no_paths(method):
+    result = method("q", lambda prompt, steps, n: [], fake_score, SearchSettings(4, 2, 3))
+    assert result.paths == [] and result.tokens == 0
+
+
 def test_split_steps():
     assert split_steps("a\n\nb\n\n\n\nc\n") == ["a", "b", "c"]

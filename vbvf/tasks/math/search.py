@@ -153,7 +153,7 @@ def dvts(prompt: str, propose: Propose, score: ProcessScore, settings: SearchSet
     """
     search = _Search(prompt, propose, score, settings.aggregation)
     n_trees, width = settings.n_beams // settings.beam_width, settings.beam_width
-    options = [search.expand(Path([]), width) for _ in range(n_trees)]
+    options = [children for _ in range(n_trees) if (children := search.expand(Path([]), width))]  # a subtree without a first step is dropped
     search.scored([child for children in options for child in children])
     leaves = [max(children, key=lambda p: p.score) for children in options]
     for _ in range(settings.max_steps - 1):
