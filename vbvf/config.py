@@ -39,6 +39,14 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast on GPUs that support it (never on CPU); false: fp32 with TF32 matmuls
     gradient_accumulation_steps: int = 1  # effective batch = batch_size · this · processes
     gradient_checkpointing: bool = False  # trades compute for memory; worth it only for large models
+    # speed (docs/PERFORMANCE.md "Didactic study at paper scale"): none changes what is learnt, only how fast
+    optim: str = "adamw_torch"  # transformers optimizer name; adamw_torch_fused: one fused kernel per step (GPU)
+    group_by_length: bool = False  # batches of similar lengths (transformers' length-grouped sampler): less padding
+    torch_compile: bool = False  # torch.compile the model for training (pair with pad_to_multiple_of)
+    pad_to_multiple_of: Optional[int] = None  # pad each batch to a multiple of this many tokens: few compiled shapes
+    # resume inside the stage: save a checkpoint every this many steps (0: never) under the cache's
+    # checkpoints/ folder; a rerun of an interrupted stage resumes from the newest one
+    checkpoint_every: int = 0
     # held-out stopping (didactic stages): evaluate every eval_every steps on a held-out split of the
     # stage's own data, keep the best weights, stop after `patience` evaluations without improvement;
     # 0 trains exactly max_steps. max_steps stays the cap.
@@ -61,6 +69,9 @@ class RLConfig(TrainConfig):
     scale_rewards: str = "none"  # "none": advantages in reward units, so β trades reward against KL; "group": ÷ group std
     num_iterations: int = 1  # optimiser passes per batch of rollouts; > 1 makes the ratio clip (epsilon) act
     epsilon: float = 0.2  # clip range of the probability ratio π/π_old
+    # rollouts: "generate" (trl's transformers generate) or "static" (vbvf.policies.static_decode:
+    # static KV cache, one compiled CUDA-graph replay per token; eager on CPU)
+    rollout: str = "generate"
 
 
 @dataclass
@@ -70,6 +81,7 @@ class SamplerConfig:
     batch_size: int = 1024
     temperature: float = 1.0
     device: str = "auto"
+    decode: str = "generate"  # generate: transformers generate; static: vbvf.policies.static_decode (compiled on GPU)
 
 
 @dataclass

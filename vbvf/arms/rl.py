@@ -20,10 +20,11 @@ from trl import GRPOConfig, GRPOTrainer
 
 from vbvf.arms.progress import ProgressReward, progress_before_segment, total_progress
 from vbvf.arms.rewards import RewardFn
-from vbvf.arms.training import save_log, trainer_args
+from vbvf.arms.training import resume_point, save_log, trainer_args
 from vbvf.config import RLConfig
 from vbvf.models.gpt2 import build_tokenizer
-from vbvf.policies.lm import prompt_ids
+from vbvf.policies.lm import evaluating, prompt_ids
+from vbvf.policies.static_decode import StaticDecoder
 from vbvf.tasks.planted import PlantedTask
 
 
@@ -83,6 +84,37 @@ class ProgressGRPOTrainer(GRPOTrainer):
         return output
 
 
+class StaticRollout:
+    """trl ``rollout_func`` (``vb.rl.train.rollout: static``): GRPO's completions from a ``StaticDecoder``.
+
+    trl's own rollout calls ``generate``, whose per-token overhead dominates a GRPO step of the
+    didactic GPT-2 at large H (docs/PERFORMANCE.md, "GRPO rollouts"); here each token is one graph
+    replay. The same distribution (temperature, no top-k, bos/sep/pad never emitted); trl scores
+    and trains on the returned ids exactly as on its own.
+    """
+
+    def __init__(self, task: PlantedTask, horizon: int, temperature: float, seed: int):
+        self.task, self.horizon, self.temperature, self.seed = task, horizon, temperature, seed
+        self.decoders: dict[int, StaticDecoder] = {}
+        self.calls = 0
+
+    def __call__(self, prompts: list[str], trainer) -> dict:
+        task = self.task
+        ids = trainer.processing_class(prompts, add_special_tokens=False)["input_ids"]
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        heads = torch.as_tensor(ids, device=next(model.parameters()).device)
+        if len(heads) not in self.decoders:
+            self.decoders[len(heads)] = StaticDecoder(
+                model, len(heads), heads.shape[1], self.horizon, task.eos, task.pad, [task.bos, task.sep, task.pad],
+                self.temperature, compile=heads.device.type == "cuda")
+        with evaluating(model):
+            out = self.decoders[len(heads)].sample(heads, self.horizon, self.seed * 1_000_003 + self.calls).cpu().numpy()
+        self.calls += 1
+        completions = [row[: int(np.argmax(row == task.eos)) + 1] if (row == task.eos).any() else row[row != task.pad]
+                       for row in out]
+        return {"prompt_ids": ids, "completion_ids": [c.tolist() for c in completions], "logprobs": None}
+
+
 def grpo_config(task: PlantedTask, horizon: int, cfg: RLConfig, out_dir: Path, seed: int) -> GRPOConfig:
     """trl's config: the shared trainer fields plus rollouts of ≤ H tokens that never emit bos/sep/pad."""
     args = trainer_args(cfg, out_dir, seed)
@@ -102,6 +134,7 @@ def grpo_config(task: PlantedTask, horizon: int, cfg: RLConfig, out_dir: Path, s
         mask_truncated_completions=False,  # a trace cut at H is a real outcome (unsolved), not noise
         disable_dropout=True,
         gradient_checkpointing=cfg.gradient_checkpointing,
+        pad_to_multiple_of=cfg.pad_to_multiple_of,
     )
 
 
@@ -114,20 +147,25 @@ def rl_finetune(
     cfg: RLConfig,
     out_dir: str | Path,
     seed: int,
+    callbacks: tuple = (),
 ) -> list[dict]:
     """GRPO from the policy saved in ``policy_dir`` (also the KL reference); saves to ``out_dir``; returns the log.
 
     ``reward``: one score per trace (outcome GRPO), or a ``ProgressReward`` (per-token progress credit).
+    ``cfg.rollout``: trl's ``generate`` or the ``StaticRollout``; ``callbacks``: extra Trainer callbacks.
     """
     out_dir = Path(out_dir)
     tokenizer = build_tokenizer(task)
     common = {"model": str(policy_dir), "args": grpo_config(task, horizon, cfg, out_dir, seed),
-              "train_dataset": prompt_dataset(task, prompts), "processing_class": tokenizer}
+              "train_dataset": prompt_dataset(task, prompts), "processing_class": tokenizer,
+              "callbacks": list(callbacks)}
+    if cfg.rollout == "static":
+        common["rollout_func"] = StaticRollout(task, horizon, cfg.temperature, seed)
     if isinstance(reward, ProgressReward):
         trainer = ProgressGRPOTrainer(task=task, progress=reward, horizon=horizon, **common)
     else:
         trainer = GRPOTrainer(reward_funcs=trl_reward(task, reward, horizon), **common)
-    trainer.train()
+    trainer.train(resume_from_checkpoint=resume_point(trainer))
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
     return save_log(trainer, out_dir)

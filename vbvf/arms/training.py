@@ -17,11 +17,14 @@ from typing import Callable, Optional
 
 import torch
 from datasets import Dataset
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainingArguments
 from trl import SFTConfig, SFTTrainer
+
+from safetensors.torch import load_file, save_file
 
 from vbvf.config import TrainConfig
 from vbvf.pipeline.artifacts import atomic_write_json
+from vbvf.pipeline.checkpoints import current_checkpoints, latest_checkpoint
 
 
 def precision(allow_bf16: bool = True) -> dict:
@@ -32,9 +35,17 @@ def precision(allow_bf16: bool = True) -> dict:
 
 
 def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
-    """The TrainingArguments fields every vbvf stage sets the same way."""
+    """The TrainingArguments fields every vbvf stage sets the same way.
+
+    With ``train.checkpoint_every > 0`` inside a cached stage, the trainer saves a checkpoint (the
+    newest only) every that many steps into the stage's checkpoint folder, from which
+    ``resume_point`` resumes a rerun.
+    """
+    checkpoints = current_checkpoints() if train.checkpoint_every > 0 else None
+    saving = (dict(output_dir=str(checkpoints), save_strategy="steps", save_steps=train.checkpoint_every, save_total_limit=1)
+              if checkpoints is not None else dict(output_dir=str(out_dir / "trainer"), save_strategy="no"))
     return dict(
-        output_dir=str(out_dir / "trainer"),
+        **saving,
         max_steps=train.max_steps,
         per_device_train_batch_size=train.batch_size,
         gradient_accumulation_steps=train.gradient_accumulation_steps,
@@ -43,14 +54,35 @@ def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
         weight_decay=train.weight_decay,
         lr_scheduler_type=train.lr_scheduler_type,
         logging_steps=max(1, train.max_steps // 10),
-        save_strategy="no",
         report_to=[],
         seed=seed,
         data_seed=seed,
         disable_tqdm=False,
         dataloader_num_workers=0,
+        optim=train.optim,
+        torch_compile=train.torch_compile,
+        **length_grouping(train.group_by_length),
         **precision(train.bf16),
     )
+
+
+def resume_point(trainer) -> str | None:
+    """The newest finished checkpoint of this trainer's stage, when it saves checkpoints (else None)."""
+    if trainer.args.save_strategy == "no":
+        return None
+    found = latest_checkpoint(Path(trainer.args.output_dir))
+    if found is not None:
+        log.info("resuming %s from %s", trainer.args.output_dir, found.name)
+    return None if found is None else str(found)
+
+
+def length_grouping(enabled: bool) -> dict:
+    """transformers' length-grouped sampler: ``train_sampling_strategy`` since 5.2x, ``group_by_length`` before."""
+    if not enabled:
+        return {}
+    if "train_sampling_strategy" in TrainingArguments.__dataclass_fields__:
+        return {"train_sampling_strategy": "group_by_length"}
+    return {"group_by_length": True}
 
 
 log = logging.getLogger(__name__)
@@ -89,10 +121,11 @@ class HeldOutCallback(TrainerCallback):
     in memory and evaluates any metric (the base's gap to the Bayes NLL, a verifier's BCE).
     """
 
-    def __init__(self, monitor: HeldOut):
+    def __init__(self, monitor: HeldOut, resume_from: str | None = None):
         self.monitor = monitor
         self._best_state: dict | None = None
         self._bad = 0
+        self._resume_from = resume_from
 
     def _evaluate(self, model, step: int, control) -> None:
         mon = self.monitor
@@ -111,8 +144,25 @@ class HeldOutCallback(TrainerCallback):
             mon.stop_reason, control.should_training_stop = "patience", True
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if self._resume_from is not None:  # the monitor's state as it was at the checkpoint
+            self._restore(Path(self._resume_from))
+            return
         self._evaluate(model, 0, control)
         control.should_training_stop = False  # never stop before the first step
+
+    def on_save(self, args, state, control, **kwargs):
+        """Beside each checkpoint: the held-out curve so far and the best weights seen."""
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        mon = self.monitor
+        atomic_write_json(folder / "heldout.json", {"history": mon.history, "best": mon.best, "bad": self._bad})
+        if self._best_state is not None:
+            save_file({k: v.contiguous() for k, v in self._best_state.items()}, str(folder / "heldout_best.safetensors"))
+
+    def _restore(self, folder: Path) -> None:
+        saved = json.loads((folder / "heldout.json").read_text())
+        self.monitor.history[:], self.monitor.best, self._bad = saved["history"], saved["best"], saved["bad"]
+        best = folder / "heldout_best.safetensors"
+        self._best_state = load_file(str(best)) if best.exists() else None
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if state.global_step % self.monitor.every == 0:
@@ -129,9 +179,10 @@ class HeldOutCallback(TrainerCallback):
 
 def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = None) -> list[dict]:
     """Train with ``monitor`` (if any), save the model, write ``train_log.json`` and ``fit.json``; return the loss rows."""
+    resume = resume_point(trainer)
     if monitor is not None:
-        trainer.add_callback(HeldOutCallback(monitor))
-    outcome = trainer.train()
+        trainer.add_callback(HeldOutCallback(monitor, resume_from=resume))
+    outcome = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(str(out_dir))
     rows = save_log(trainer, out_dir)
     if trainer.is_world_process_zero():
@@ -151,7 +202,7 @@ def read_fit(model_dir: Path) -> dict | None:
 
 
 def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfig, seed: int,
-        monitor: HeldOut | None = None, extra: dict | None = None) -> list[dict]:
+        monitor: HeldOut | None = None, extra: dict | None = None, callbacks: tuple = ()) -> list[dict]:
     """Completion-only SFT of ``model`` on pre-tokenised examples; saves to ``out_dir``; returns the log."""
     args = SFTConfig(
         **trainer_args(train, out_dir, seed),
@@ -159,9 +210,11 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
         gradient_checkpointing=train.gradient_checkpointing,  # trl defaults to True; off unless configured
         max_length=None,
         packing=False,
+        pad_to_multiple_of=train.pad_to_multiple_of,
         dataset_num_proc=None,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
+                         callbacks=list(callbacks))
     rows = fit(trainer, out_dir, monitor, extra)
     if trainer.is_world_process_zero():  # under accelerate launch, one process writes
         tokenizer.save_pretrained(str(out_dir))

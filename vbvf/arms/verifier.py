@@ -79,16 +79,25 @@ class BCETrainer(Trainer):
 
 
 def step_logits(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray, batch_size: int) -> np.ndarray:
-    """The verifier's logit v_h at every completion step: float64 [n, L] (pad steps included, unmasked)."""
+    """The verifier's logit v_h at every real completion step: float64 [n, L] (0 after the trace's end).
+
+    Rows are scored in order of length and each batch is cut after its longest row: the model is
+    causal, so the trailing pad changes no logit before it, and a budget-256 pool of ~30-token
+    traces costs ~30 positions per row instead of 263.
+    """
     ids, attention = verifier_inputs(task, prompts, traces)
     start = ids.shape[1] - traces.shape[1]
+    lengths = attention.sum(axis=1)
+    order = np.argsort(lengths, kind="stable")
     device = next(model.parameters()).device
-    out = np.empty(traces.shape, dtype=np.float64)
+    out = np.zeros(traces.shape, dtype=np.float64)
     with evaluating(model):
         for lo in range(0, len(ids), batch_size):
-            batch = torch.as_tensor(ids[lo : lo + batch_size], device=device)
-            mask = torch.as_tensor(attention[lo : lo + batch_size], device=device)
-            out[lo : lo + len(batch)] = model(input_ids=batch, attention_mask=mask).logits[:, start:, 0].float().cpu().numpy()
+            rows = order[lo : lo + batch_size]
+            width = max(int(lengths[rows].max()), start + 1)
+            batch = torch.as_tensor(ids[rows, :width], device=device)
+            mask = torch.as_tensor(attention[rows, :width], device=device)
+            out[rows, : width - start] = model(input_ids=batch, attention_mask=mask).logits[:, start:, 0].float().cpu().numpy()
     return out
 
 

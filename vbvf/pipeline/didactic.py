@@ -58,6 +58,10 @@ def validate(cfg: DictConfig) -> None:
         raise ValueError(f"vb.rl.progress.true_value must be one of {VALUE_KINDS}, got {progress.true_value!r}")
     if (progress.enabled or progress.true_control) and cfg.vb.rl.train.scale_rewards != "none":
         raise ValueError(f"the progress arms need vb.rl.train.scale_rewards=none, got {cfg.vb.rl.train.scale_rewards!r}")
+    if cfg.vb.rl.train.rollout not in ("generate", "static"):
+        raise ValueError(f"vb.rl.train.rollout must be 'generate' or 'static', got {cfg.vb.rl.train.rollout!r}")
+    if cfg.sampler.get("decode", "generate") not in ("generate", "static"):
+        raise ValueError(f"sampler.decode must be 'generate' or 'static', got {cfg.sampler.decode!r}")
 
 
 def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:

@@ -7,7 +7,8 @@ leaves at most a temp directory that no later run trusts and that the next start
 its writer is gone; a rerun redoes only unfinished stages, and a run that shares a stage's config
 (the same base, another H) reuses it. Reuse first checks the manifest: a stage whose files were
 truncated, removed or changed is recomputed, with a warning that names it. A full disk during a
-stage removes the half-written stage and says so.
+stage removes the half-written stage and says so. A training stage interrupted mid-way resumes
+from its last checkpoint (``train.checkpoint_every``, ``vbvf/pipeline/checkpoints.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from vbvf.pipeline.artifacts import atomic_write_text, config_hash
+from vbvf.pipeline.checkpoints import stage_checkpoints
 from vbvf.pipeline.manifest import MODES, check_manifest, write_manifest
 from vbvf.pipeline.tempdirs import remove_stale_temps, temp_path
 
@@ -76,9 +78,11 @@ class StageCache:
             shutil.rmtree(final)
         tmp = temp_path(final)
         tmp.mkdir(parents=True)
+        checkpoints = self.root / "checkpoints" / stage / final.name
         start = time.perf_counter()
         try:
-            produce(tmp)
+            with stage_checkpoints(checkpoints):
+                produce(tmp)
             atomic_write_text(tmp / "stage.json", json.dumps({"stage": stage, "key": key_config}, indent=1, default=str))
             write_manifest(tmp)
             atomic_write_text(tmp / DONE, "")
@@ -95,6 +99,7 @@ class StageCache:
                               "while writing it; the half-written stage was removed. Free space or point cache_dir "
                               "elsewhere, then rerun: finished stages are kept") from error
             raise
+        shutil.rmtree(checkpoints, ignore_errors=True)  # finished: its checkpoints are of no further use
         self.seconds[label] = time.perf_counter() - start
         log.info("stage %s: computed in %.1f s", label, self.seconds[label])
         self.computed.append(label)

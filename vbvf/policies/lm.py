@@ -1,8 +1,9 @@
 """LM policies on the planted task: sequence encoding and batched, KV-cached sampling.
 
 A sequence is ``bos x_1..x_k sep a_1..a_T eos`` (pad after); the completion is what follows sep.
-Sampling uses transformers ``generate`` (KV cache on), many traces per prompt per call; all
-prompts have the same length, so no left padding is needed.
+Sampling uses transformers ``generate`` (KV cache on), many traces per prompt per call, or with
+``decode: static`` a ``StaticDecoder`` (compiled decode step, one graph replay per token on a GPU);
+all prompts have the same length, so no left padding is needed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM
 
+from vbvf.policies.static_decode import StaticDecoder
 from vbvf.tasks.planted import PlantedTask
 
 
@@ -103,11 +105,25 @@ class LMPolicy:
     batch_size: int = 512  # sequences per generate call
     temperature: float = 1.0
     device: str = "auto"
+    decode: str = "generate"  # or "static": vbvf.policies.static_decode
 
     def __post_init__(self) -> None:
+        if self.decode not in ("generate", "static"):
+            raise ValueError(f"sampler.decode must be 'generate' or 'static', got {self.decode!r}")
         self._device = pick_device(self.device)
         dtype = torch.bfloat16 if self._device.type == "cuda" else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype).to(self._device).eval()
+        self._decoder: StaticDecoder | None = None
+
+    def _static_sample(self, batch: torch.Tensor, horizon: int, seed: int) -> torch.Tensor:
+        """One batch through the cached ``StaticDecoder`` (a short last batch is padded to its row count)."""
+        task, rows = self.task, self.batch_size
+        if self._decoder is None:
+            capacity = self.model.config.n_positions - batch.shape[1]
+            self._decoder = StaticDecoder(self.model, rows, batch.shape[1], capacity, task.eos, task.pad,
+                                          [task.bos, task.sep, task.pad], self.temperature, compile=self._device.type == "cuda")
+        full = torch.cat([batch, batch[:1].expand(rows - len(batch), -1)]) if len(batch) < rows else batch
+        return self._decoder.sample(full, horizon, seed)[: len(batch)]
 
     @torch.no_grad()
     def sample(self, prompts: np.ndarray, n_samples: int, horizon: int, seed: int) -> np.ndarray:
@@ -118,7 +134,11 @@ class LMPolicy:
         generator_seed = torch.Generator().manual_seed(seed)
         for start in range(0, len(heads), self.batch_size):
             batch = torch.as_tensor(heads[start : start + self.batch_size], device=self._device)
-            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator_seed)))
+            batch_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator_seed))
+            if self.decode == "static":
+                out[start : start + len(batch)] = self._static_sample(batch, horizon, batch_seed).cpu().numpy()
+                continue
+            torch.manual_seed(batch_seed)
             generated = self.model.generate(
                 input_ids=batch,
                 attention_mask=torch.ones_like(batch),

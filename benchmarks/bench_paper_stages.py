@@ -1,0 +1,231 @@
+"""Each stage of ``experiment=didactic_paper`` for a fixed number of steps, old and new settings, one process.
+
+    python benchmarks/bench_paper_stages.py [--stages base,grpo,sample,score] [--mixture high] \
+        [--peak-tflops 728] [--base-steps 60] [--grpo-steps 6] [--horizon 256] [--save FILE]
+
+The task, model (GPT-2 small, 85 M) and data are the paper config's (V = 10, k = 5 contextual,
+mixture traces of budget H); weights are random except where a stage needs none. Stages:
+
+- ``base``: base-LM SFT on mixture traces (``vbvf.arms.training.sft``), per variant: seconds per
+  step after warm-up, non-pad tokens/s and MFU counted as ``benchmarks/mfu.py`` does.
+- ``grpo``: ``rl_finetune`` at budget H with the true reward, trl's ``generate`` rollouts against
+  the ``StaticDecoder`` ones (eos suppressed in both, so every rollout runs the full H: the
+  worst case, which a heterogeneous base approaches at H = 256); seconds per step after warm-up.
+- ``sample``: ``LMPolicy.sample`` of 1,024 rows at H, ``decode: generate`` against ``static``.
+- ``score``: verifier scoring of mixture traces at H: full-width batches (the old ``step_logits``,
+  reimplemented here) against the length-sorted, trimmed ones; also their max difference.
+Prints one table; ``--save`` writes the rows as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForTokenClassification, TrainerCallback
+
+from vbvf.arms.rl import rl_finetune
+from vbvf.arms.training import sft
+from vbvf.arms.verifier import step_logits, verifier_inputs
+from vbvf.config import RLConfig, TrainConfig
+from vbvf.models.gpt2 import build_lm, build_tokenizer
+from vbvf.policies.lm import LMPolicy, evaluating, trace_examples
+from vbvf.policies.procedural import ProceduralPolicy
+from vbvf.tasks.planted import PlantedTask
+
+MIXTURES = {"low": [0.5], "mid": [1.0, 0.5, 0.25, 0.125],
+            "high": [1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625]}
+BASE_VARIANTS = {  # name: TrainConfig overrides over the paper's base_lm.train (batch 256, lr 3e-4)
+    "old (paper config)": {},
+    "fused adamw + length groups": {"optim": "adamw_torch_fused", "group_by_length": True},
+    "+ batch 1024": {"optim": "adamw_torch_fused", "group_by_length": True, "batch_size": 1024},
+    "+ torch.compile, pad to 16": {"optim": "adamw_torch_fused", "group_by_length": True, "batch_size": 1024,
+                                   "torch_compile": True, "pad_to_multiple_of": 16},
+}
+
+
+class StepTimer(TrainerCallback):
+    """Wall time of every optimiser step (device synchronised), for a median after warm-up."""
+
+    def __init__(self):
+        self.times: list[float] = []
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        torch.cuda.synchronize() if torch.cuda.is_available() else None
+        self._t = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        torch.cuda.synchronize() if torch.cuda.is_available() else None
+        self.times.append(time.perf_counter() - self._t)
+
+    def steady(self, warmup: int) -> float:
+        return float(np.median(self.times[warmup:] if len(self.times) > warmup else self.times))
+
+
+def flops_per_token(model, mean_len: float) -> float:
+    """Kaplan et al.: 6·N (blocks 12·d² each, plus the tied embedding) + 6·n_layer·L·d."""
+    c = model.config
+    params = c.n_layer * 12 * c.n_embd**2 + c.vocab_size * c.n_embd
+    return 6 * params + 6 * c.n_layer * mean_len * c.n_embd
+
+
+def paper_task() -> PlantedTask:
+    return PlantedTask(vocab_size=10, prompt_length=5, gold_map="contextual", n_train=20000, n_test=256)
+
+
+def new_lm(task: PlantedTask, horizon: int):
+    return build_lm(task, 12, 768, 12, n_positions=task.prompt_length + 2 + horizon, seed=0)
+
+
+def bench_base(task, mixture, horizon, steps, peak, work: Path) -> list[dict]:
+    rows, rng = [], np.random.default_rng(0)
+    for name, over in BASE_VARIANTS.items():
+        cfg = TrainConfig(**{**dict(max_steps=steps, batch_size=256, learning_rate=3e-4), **over})
+        prompts = task.train_prompts[rng.integers(0, len(task.train_prompts), steps * cfg.batch_size)]
+        traces = ProceduralPolicy(task, mixture, []).sample(prompts, 1, horizon, 0)[:, 0]
+        examples = trace_examples(task, prompts, traces)
+        lm, timer = new_lm(task, horizon), StepTimer()
+        tokens_per_step = np.mean([len(e["input_ids"]) for e in examples]) * cfg.batch_size
+        try:
+            sft(lm, build_tokenizer(task), examples, work / name.replace(" ", "_"), cfg, 0, callbacks=(timer,))
+        except Exception as error:  # a variant that fails is reported, the others still run
+            rows.append({"stage": "base", "variant": name, "error": repr(error)[:200]})
+            continue
+        sec = timer.steady(warmup=10)
+        tflops = tokens_per_step * flops_per_token(lm, tokens_per_step / cfg.batch_size) / sec / 1e12
+        rows.append({"stage": "base", "variant": name, "batch": cfg.batch_size, "s/step": sec,
+                     "tokens/s": tokens_per_step / sec, "TFLOP/s": tflops, "MFU": tflops / peak if peak else None})
+    return rows
+
+
+def true_reward(task: PlantedTask, horizon: int):
+    def reward(prompts: np.ndarray, traces: np.ndarray) -> np.ndarray:
+        t = task.solve_time(prompts, traces)
+        return np.where(t <= horizon, horizon - t + 1, 0) / horizon
+    return reward
+
+
+def bench_grpo(task, horizon, steps, work: Path) -> list[dict]:
+    endless = EndlessTask(**{f.name: getattr(task, f.name) for f in fields(PlantedTask)})
+    policy = work / "endless_policy"
+    new_lm(endless, horizon).save_pretrained(policy)
+    build_tokenizer(endless).save_pretrained(policy)
+    rows = []
+    for rollout in ("generate", "static"):
+        cfg = RLConfig(max_steps=steps, rollout=rollout, beta=0.05)
+        timer = StepTimer()
+        rl_finetune(policy, endless, task.train_prompts[:512], true_reward(task, horizon), horizon, cfg,
+                    work / f"rl_{rollout}", 0, callbacks=(timer,))
+        rows.append({"stage": f"grpo H={horizon}", "variant": f"rollout={rollout}", "batch": cfg.batch_size * cfg.num_generations,
+                     "s/step": timer.steady(warmup=2), "first step s": timer.times[0]})
+    return rows
+
+
+@dataclass(frozen=True)
+class EndlessTask(PlantedTask):
+    """Benchmark only: eos takes pad's id, which rollouts never emit, so every rollout runs the full H."""
+
+    @property
+    def eos(self) -> int:
+        return self.pad
+
+
+def bench_sample(task, horizon, work: Path) -> list[dict]:
+    model_dir = work / "policy"
+    if not model_dir.exists():
+        new_lm(task, horizon).save_pretrained(model_dir)
+    prompts, rows = task.test_prompts[:64], []
+    for decode in ("generate", "static"):
+        policy = LMPolicy(task, model_dir, batch_size=1024, decode=decode)
+        policy.sample(prompts, 16, horizon, 0)  # warm-up (and compile)
+        torch.cuda.synchronize() if torch.cuda.is_available() else None
+        start = time.perf_counter()
+        traces = policy.sample(prompts, 16, horizon, 1)
+        sec = time.perf_counter() - start
+        tokens = int((traces != task.pad).sum())
+        rows.append({"stage": f"sample H={horizon}", "variant": f"decode={decode}", "batch": 1024, "s/step": sec,
+                     "tokens/s": tokens / sec})
+    return rows
+
+
+def bench_score(task, mixture, horizon, work: Path) -> list[dict]:
+    model_dir = work / "policy"
+    if not model_dir.exists():
+        new_lm(task, horizon).save_pretrained(model_dir)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForTokenClassification.from_pretrained(model_dir, num_labels=1).to(device).eval()
+    prompts = task.test_prompts[np.arange(65536) % len(task.test_prompts)]
+    traces = ProceduralPolicy(task, mixture, []).sample(prompts, 1, horizon, 0)[:, 0]
+
+    def full_width() -> np.ndarray:  # step_logits before the length sort and trim
+        ids, attention = verifier_inputs(task, prompts, traces)
+        out = np.empty(traces.shape)
+        with evaluating(model):
+            for lo in range(0, len(ids), 2048):
+                batch = torch.as_tensor(ids[lo : lo + 2048], device=device)
+                mask = torch.as_tensor(attention[lo : lo + 2048], device=device)
+                out[lo : lo + len(batch)] = model(input_ids=batch, attention_mask=mask).logits[:, 7:, 0].float().cpu().numpy()
+        return out
+
+    rows, results = [], {}
+    for name, run in (("full width (old)", full_width), ("length-sorted, trimmed", lambda: step_logits(model, task, prompts, traces, 2048))):
+        run()
+        start = time.perf_counter()
+        results[name] = run()
+        sec = time.perf_counter() - start
+        rows.append({"stage": f"score H={horizon}", "variant": name, "batch": 2048, "s/step": sec, "tokens/s": len(traces) / sec})
+    real = traces != task.pad
+    rows[-1]["max |diff|"] = float(np.abs(results["full width (old)"] - results["length-sorted, trimmed"])[real].max())
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stages", default="base,grpo,sample,score")
+    parser.add_argument("--mixture", default="high", choices=sorted(MIXTURES))
+    parser.add_argument("--horizon", type=int, default=256)
+    parser.add_argument("--base-steps", type=int, default=60)
+    parser.add_argument("--grpo-steps", type=int, default=6)
+    parser.add_argument("--peak-tflops", type=float, default=0.0)
+    parser.add_argument("--save", type=Path)
+    args = parser.parse_args()
+    task, mixture, rows = paper_task(), MIXTURES[args.mixture], []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for stage in args.stages.split(","):
+            t0 = time.perf_counter()
+            if stage == "base":
+                rows += bench_base(task, mixture, args.horizon, args.base_steps, args.peak_tflops, work)
+            elif stage == "grpo":
+                rows += bench_grpo(task, args.horizon, args.grpo_steps, work)
+            elif stage == "sample":
+                rows += bench_sample(task, args.horizon, work)
+            elif stage == "score":
+                rows += bench_score(task, mixture, args.horizon, work)
+            else:
+                raise SystemExit(f"--stages: unknown stage {stage!r} (base, grpo, sample, score)")
+            print(f"[{stage}: {time.perf_counter() - t0:.0f} s]", flush=True)
+            if args.save:
+                args.save.write_text(json.dumps(rows, indent=1))
+    keys = ["stage", "variant", "batch", "s/step", "first step s", "tokens/s", "TFLOP/s", "MFU", "max |diff|", "error"]
+    print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+    for row in rows:
+        print("| " + " | ".join(_fmt(row.get(k)) for k in keys) + " |")
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3g}" if value < 1 else f"{value:,.1f}"
+    return str(value)
+
+
+if __name__ == "__main__":
+    main()
