@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from vbvf.arms.bon import best_of_n, candidate_budget
+from vbvf.arms.bon import best_of_n, candidate_budget, candidate_tiers
 from vbvf.pipeline.arms import gaps
 from vbvf.stats import bilevel_return
 from vbvf.tasks import UNSOLVED
@@ -55,3 +55,13 @@ def test_gaps_refuse_an_arm_that_spent_more_than_H_tokens_per_prompt():
     results["arms"]["vb_bon@2"]["8"] |= {"compute_matched": False, "tokens_per_prompt_max": 16}
     with pytest.raises(ValueError, match="equal compute"):
         gaps(results, cfg)
+
+
+def test_candidate_tiers_cover_every_cut_and_nothing_more():
+    horizons, grid = [16, 32, 64, 128, 256], [1, 4, 16, 64]
+    tiers = candidate_tiers(horizons, grid)
+    assert tiers == [(0, 1, 256), (1, 4, 64), (4, 16, 16), (16, 64, 4)]
+    budget = {j: b for first, stop, b in tiers for j in range(first, stop)}
+    assert sorted(budget) == list(range(64))
+    for j, b in budget.items():  # long enough for every (H, N) that uses candidate j, and no longer
+        assert b == max(candidate_budget(h, n) for h in horizons for n in grid if n > j)

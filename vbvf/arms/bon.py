@@ -4,7 +4,9 @@ most ⌊H/N⌋ tokens each, so it generates at most H tokens per prompt in total
 The pool holds ``m`` disjoint groups of ``N_max`` base traces per test prompt; BoN@N uses the
 first N of each group, cut to ⌊H/N⌋ tokens (the base does not condition on the budget, so a cut
 trace is what generation with that budget gives). The N grid is nested: every N is scored on the
-same samples.
+same samples. ``vb.bon.pool: tiered`` samples candidate j only as long as the longest ⌊H/N⌋ with
+N > j needs (``candidate_tiers``): the same traces in distribution, for N up to 64 about a
+twentieth of the tokens.
 
 **Return of the pick** (``vb.bon.return_convention``). The picked trace's solve time counts
 within its own ⌊H/N⌋ tokens (unsolved there: R_H = 0); its T in J_H adds the tokens of the other
@@ -27,11 +29,27 @@ import numpy as np
 from vbvf.tasks import UNSOLVED
 
 CONVENTIONS = ("after_all", "sequential")
+POOLS = ("full", "tiered")
 
 
 def candidate_budget(horizon: int, n: int) -> int:
     """Tokens each of BoN@N's candidates may generate at budget H: ⌊H/N⌋."""
     return horizon // n
+
+
+def candidate_tiers(horizons: list[int], n_grid: list[int]) -> list[tuple[int, int, int]]:
+    """``(first, stop, budget)`` per run of candidate indices j ∈ [first, stop) that need the same
+    longest budget: the largest ⌊H/N⌋ over the (H, N) of the grid with N > j (``vb.bon.pool: tiered``)."""
+    def budget(j: int) -> int:
+        return max(candidate_budget(h, n) for h in horizons for n in n_grid if n > j)
+
+    tiers, n_max = [], max(n_grid)
+    for j in range(n_max):
+        if tiers and tiers[-1][2] == budget(j):
+            tiers[-1] = (tiers[-1][0], j + 1, tiers[-1][2])
+        else:
+            tiers.append((j, j + 1, budget(j)))
+    return tiers
 
 
 def best_of_n(scores: np.ndarray, solve_time: np.ndarray, tokens: np.ndarray, convention: str = "after_all") -> tuple[np.ndarray, np.ndarray]:

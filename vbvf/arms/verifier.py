@@ -78,6 +78,15 @@ class BCETrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
+def trimmed_batch(features: list[dict]) -> dict:
+    """``default_data_collator``, then the columns after the batch's longest row cut (all pad, no label):
+    exact for a causal model, and with ``train.group_by_length`` (rows sorted by the ``length`` column)
+    most of a budget-256 batch's width is gone."""
+    batch = default_data_collator([{k: v for k, v in f.items() if k != "length"} for f in features])
+    width = int(batch["attention_mask"].sum(dim=1).max())
+    return {k: v[:, :width] for k, v in batch.items()}
+
+
 def step_logits(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray, batch_size: int) -> np.ndarray:
     """The verifier's logit v_h at every real completion step: float64 [n, L] (0 after the trace's end).
 
@@ -151,14 +160,14 @@ def train_verifier(
     ids, attention = verifier_inputs(task, prompts[~held], traces[~held])
     head = np.full((len(ids), ids.shape[1] - traces.shape[1]), -100.0, dtype=np.float32)
     labels = np.concatenate([head, verifier_labels(task, traces[~held], solve_time[~held], cfg.labels)], axis=1)
-    dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": attention, "labels": labels})
+    dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": attention, "labels": labels, "length": attention.sum(axis=1)})
     model = AutoModelForTokenClassification.from_pretrained(base_dir, num_labels=1)
     model.config.pad_token_id = task.pad
     trainer = BCETrainer(
         model=model,
         args=TrainingArguments(**trainer_args(cfg.train, out_dir, seed), remove_unused_columns=False),
         train_dataset=dataset,
-        data_collator=default_data_collator,
+        data_collator=trimmed_batch,
     )
     monitor, extra = None, {"train_traces": int((~held).sum()), "heldout_traces": int(held.sum())}
     if held.any():

@@ -17,7 +17,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM
 
-from vbvf.arms.bon import best_of_n, candidate_budget
+from vbvf.arms.bon import best_of_n, candidate_budget, candidate_tiers
 from vbvf.arms.progress import ProgressReward, true_values, verifier_values
 from vbvf.arms.rewards import RewardFn, true_reward, verifier_reward
 from vbvf.arms.rl import rl_finetune
@@ -194,9 +194,7 @@ class ArmRunner:
         """BoN@N at every H with N candidates of ⌊H/N⌋ tokens (``vbvf.arms.bon``), from one nested pool."""
         bon, m = self.cfg.vb.bon, self.cfg.eval.samples_per_prompt
         n_max, horizon_max = max(bon.n_grid), max(self.cfg.eval.horizons)
-        prompts = self.test_prompts
-        pool = self.base.sample(prompts, m * n_max, horizon_max, stage_seed(self.cfg.seed, "bon_pool"))
-        pool = pool.reshape(len(prompts), m, n_max, horizon_max)
+        pool = self.bon_pool(m, n_max, horizon_max)
         # per candidate budget h, the candidates that some (H, N) with ⌊H/N⌋ = h needs: scored once
         needed: dict[int, int] = {}
         for horizon in self.cfg.eval.horizons:
@@ -214,6 +212,19 @@ class ArmRunner:
                 out[f"vb_bon@{n}"][str(horizon)] = stats | {"candidates": n, "candidate_budget": h,
                                                             "return_convention": bon.return_convention}
         return out
+
+    def bon_pool(self, m: int, n_max: int, horizon_max: int) -> np.ndarray:
+        """The nested pool [prompts, m, N_max, H_max]: every candidate sampled to H_max (``full``) or each
+        tier of candidates to the longest budget it is cut to (``tiered``, pad after)."""
+        bon, prompts, seed = self.cfg.vb.bon, self.test_prompts, stage_seed(self.cfg.seed, "bon_pool")
+        if bon.pool == "full":
+            return self.base.sample(prompts, m * n_max, horizon_max, seed).reshape(len(prompts), m, n_max, horizon_max)
+        pool = np.full((len(prompts), m, n_max, horizon_max), self.task.pad, dtype=np.int32)
+        for first, stop, budget in candidate_tiers(list(self.cfg.eval.horizons), list(bon.n_grid)):
+            if budget > 0:
+                tier = self.base.sample(prompts, m * (stop - first), budget, stage_seed(seed, f"tier{first}"))
+                pool[:, :, first:stop, :budget] = tier.reshape(len(prompts), m, stop - first, budget)
+        return pool
 
     def candidates(self, verifier: Verifier, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Verifier scores, solve times and generated tokens of candidates [prompts, m, N, h] at their budget h."""

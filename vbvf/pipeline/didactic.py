@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from vbvf.arms.bon import CONVENTIONS
+from vbvf.arms.bon import CONVENTIONS, POOLS
 from vbvf.arms.training import read_fit
 from vbvf.config import build
 from vbvf.pipeline.arms import run_arms, sample_solve_times
@@ -58,6 +58,8 @@ def validate(cfg: DictConfig) -> None:
         raise ValueError(f"vb.rl.progress.true_value must be one of {VALUE_KINDS}, got {progress.true_value!r}")
     if (progress.enabled or progress.true_control) and cfg.vb.rl.train.scale_rewards != "none":
         raise ValueError(f"the progress arms need vb.rl.train.scale_rewards=none, got {cfg.vb.rl.train.scale_rewards!r}")
+    if cfg.vb.bon.pool not in POOLS:
+        raise ValueError(f"vb.bon.pool must be one of {POOLS}, got {cfg.vb.bon.pool!r}")
     if cfg.vb.rl.train.rollout not in ("generate", "static"):
         raise ValueError(f"vb.rl.train.rollout must be 'generate' or 'static', got {cfg.vb.rl.train.rollout!r}")
     if cfg.sampler.get("decode", "generate") not in ("generate", "static"):

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The full didactic_paper study for several mixtures at once on one lent GPU (one process each,
+# sharing the card: each is bound by launches and host work, so together they fill it better).
+# Run from the repo root on the GPU machine:
+#   RUN_LIMIT_S=540 bash benchmarks/device_paper_mixtures.sh OUT "low mid high" [extra Hydra overrides]
+# Stages are cached under .vbvf_cache_paper (kept by a warm machine between calls; training stages
+# checkpoint, so a second call resumes). Writes OUT/paper_runs.tar.gz: each run's results.json,
+# figure, composed config and log, and prints each run's stage seconds.
+set -uo pipefail
+out=${1:?usage: device_paper_mixtures.sh OUT "MIXTURES" [overrides]}; mixtures=${2:?}; shift 2
+mkdir -p "$out/runs"
+start=$(date +%s)
+for m in $mixtures; do
+  timeout --signal=INT "${RUN_LIMIT_S:-540}" python -m vbvf.run experiment=didactic_paper mixture="$m" \
+    hydra.run.dir="$out/runs/$m" cache_dir=.vbvf_cache_paper "$@" > "$out/runs/$m.log" 2>&1 &
+done
+wait
+echo "all done after $(( $(date +%s) - start )) s"
+for m in $mixtures; do
+  echo "== $m: $(grep -c . "$out/runs/$m.log") log lines"
+  grep -v "it/s\]\|s/it\]" "$out/runs/$m.log" | grep -i "error\|Traceback\|stage .* computed\|resum" | tail -25
+  python - "$out/runs/$m/results.json" <<'PY'
+import json, sys, os
+if os.path.exists(sys.argv[1]):
+    r = json.load(open(sys.argv[1]))
+    print("stage seconds", {k: round(v, 1) for k, v in r["stages"]["seconds"].items()})
+else:
+    print("no results.json")
+PY
+done
+tar czf "$out/paper_runs.tar.gz" -C "$out" runs
