@@ -160,7 +160,7 @@ def bench_score(task, mixture, horizon, work: Path) -> list[dict]:
         new_lm(task, horizon).save_pretrained(model_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForTokenClassification.from_pretrained(model_dir, num_labels=1).to(device).eval()
-    prompts = task.test_prompts[np.arange(65536) % len(task.test_prompts)]
+    prompts = task.test_prompts[np.arange(32768) % len(task.test_prompts)]
     traces = ProceduralPolicy(task, mixture, []).sample(prompts, 1, horizon, 0)[:, 0]
 
     def full_width() -> np.ndarray:  # step_logits before the length sort and trim
