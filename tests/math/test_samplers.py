@@ -1,7 +1,10 @@
 import importlib.util
+import re
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from vbvf.models.tiny_llama import save_tiny_llama
 from vbvf.policies.samplers import (
@@ -22,9 +25,25 @@ def model_dir(tmp_path_factory):
     return str(save_tiny_llama(tmp_path_factory.mktemp("tiny")))
 
 
+PROMPTS = ["What is 1+1?", "Solve for $x$: $2x + 3 = 7$. Subtract 3, then divide by 2.", "Hi"]  # 11, 30, 3 tokens
+GREEDY = SamplingParams(n=1, temperature=0.0, max_tokens=16)
+
+
 @pytest.fixture(scope="module")
 def sampler(model_dir):
     return build_sampler({"_target_": "vbvf.policies.samplers.hf.HFSampler", "name_or_path": model_dir, "batch_size": 2})
+
+
+@pytest.fixture(scope="module")
+def one_by_one(model_dir):
+    """One row per generate call: no padding, no other rows."""
+    return HFSampler(model_dir, batch_size=1)
+
+
+@pytest.fixture(scope="module")
+def one_call(model_dir):
+    """Every row of the tests in a single generate call."""
+    return HFSampler(model_dir, batch_size=64)
 
 
 class CountingSampler:
@@ -51,6 +70,59 @@ def test_hf_samples_of_a_prompt_do_not_depend_on_the_batch(sampler):
     alone = sampler.sample(["What is 2+2?"], PARAMS)[0]
     together = sampler.sample(["What is 1+1?", "What is 2+2?"], PARAMS)[1]
     assert alone == together
+
+
+@pytest.mark.parametrize("params", [PARAMS, replace(PARAMS, n=4, temperature=0.7, top_p=1.0, max_tokens=10)])
+def test_hf_batched_samples_equal_one_by_one(sampler, one_by_one, one_call, params):
+    """Prompts of different lengths, n not a multiple of batch_size: same samples in any batching."""
+    alone = one_by_one.sample(PROMPTS, params)
+    assert sampler.sample(PROMPTS, params) == alone
+    assert one_call.sample(PROMPTS, params) == alone
+    assert len({c.text for c in alone[1]}) > 1  # the samples of a prompt differ from each other
+    assert one_call.sample(PROMPTS, replace(params, seed=params.seed + 1)) != alone
+
+
+def test_hf_greedy_left_padding_matches_single_prompt_token_for_token(one_by_one, one_call):
+    keys = torch.zeros(len(PROMPTS), dtype=torch.int64)
+    encoded = [one_call.tokenizer(p)["input_ids"] for p in PROMPTS]
+    assert len({len(ids) for ids in encoded}) == len(PROMPTS)
+    batched = one_call._generate(encoded, keys, GREEDY)
+    assert batched == [one_by_one._generate([ids], keys[:1], GREEDY)[0] for ids in encoded]
+    assert all(len(tokens) == GREEDY.max_tokens for tokens in batched)
+
+
+def test_hf_stop_string_ends_its_row_only(one_by_one, one_call):
+    free = one_call._generate([one_call.tokenizer(p)["input_ids"] for p in PROMPTS], torch.zeros(3, dtype=torch.int64), GREEDY)
+    stop = re.search(r"[A-Za-z]{2}", one_call._decode(free[0])[2:]).group()  # two letters the first prompt generates
+    params = replace(GREEDY, stop=(stop,))
+    stopped = one_call.sample(PROMPTS, params)
+    assert stopped == one_by_one.sample(PROMPTS, params)
+    for tokens, (completion,) in zip(free, stopped):
+        k = next((k for k in range(1, len(tokens) + 1) if stop in one_call._decode(tokens[:k])), None)
+        if k is None:
+            assert completion == Completion(one_call._decode(tokens), len(tokens), "length")
+        else:
+            assert completion == Completion(one_call._decode(tokens[:k]).split(stop)[0], k, "stop")
+    assert stopped[0][0].finish_reason == "stop"
+
+
+def test_hf_eos_ends_its_row_and_is_counted(model_dir):
+    eos_sampler = HFSampler(model_dir, batch_size=64)
+    encoded = [eos_sampler.tokenizer(p)["input_ids"] for p in PROMPTS]
+    free = eos_sampler._generate(encoded, torch.zeros(3, dtype=torch.int64), GREEDY)
+    eos = free[0][3]  # make the first prompt's 4th greedy token its end of sequence
+    eos_sampler.model.generation_config.eos_token_id = eos
+    eos_sampler.eos_ids = {eos}
+    ended = eos_sampler.sample(PROMPTS, GREEDY)
+    assert ended[0] == [Completion(eos_sampler._decode(free[0][:3]), 4, "eos")]
+    assert [c for (c,) in ended] == [eos_sampler._completion(tokens, GREEDY) for tokens in free]
+
+
+def test_hf_sampler_rejects_bad_knobs(model_dir):
+    with pytest.raises(ValueError, match="sampler.batch_size=0"):
+        HFSampler(model_dir, batch_size=0)
+    with pytest.raises(ValueError, match="sampler.cache_implementation='paged'"):
+        HFSampler(model_dir, cache_implementation="paged")
 
 
 def test_hf_completion_cuts_at_eos_and_stop_strings(sampler):

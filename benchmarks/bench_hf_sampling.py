@@ -1,0 +1,164 @@
+"""Transformers sampling throughput: the old per-prompt ``generate`` loop vs ``HFSampler``'s batched calls.
+
+    PYTHONPATH=. python benchmarks/bench_hf_sampling.py --model smollm2_135m --prompts 64 --n 4 --max-tokens 256
+    PYTHONPATH=. python benchmarks/bench_hf_sampling.py --random-smollm2 --dtype bfloat16 --prompts 500 --n 4 --max-tokens 1024 \
+        --modes per_prompt,batched:256,static:256
+
+One process, one model, the same prompts (MATH-500 from ``$VBVF_DATA_DIR``, default ../shared/data,
+through the kit's prompt builder; synthetic prompts when the file is missing) and sampling
+parameters for every mode. Modes: ``per_prompt[:B]`` is the sampler before issue 13 item 5 (one
+``generate`` per prompt, B = 16 samples per call, torch's RNG seeded per prompt); ``batched:B`` and
+``static:B`` are ``HFSampler`` with B rows per call and a dynamic or static (compiled on a GPU) KV
+cache. Each mode first samples one prompt (8 tokens) to warm up; static-cache compilation for the
+timed shapes is inside the timing, as in a run. ``same`` is the share of completions identical to
+the first batched mode's (the per-row noise promises equality up to floating point); speed-up is
+against the first mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+import vbvf
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+from vbvf.models.gguf import model_root, resolve_model
+from vbvf.models.tiny_llama import build_tokenizer
+from vbvf.policies.samplers import Completion, SamplingParams, prompt_seed
+from vbvf.policies.samplers.hf import HFSampler
+from vbvf.tasks.math.data import read_jsonl
+from vbvf.tasks.math.prompts import build_prompt, prompt_token_ids
+
+REPO = Path(__file__).resolve().parents[1]
+SMOLLM2 = dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
+               intermediate_size=1536, vocab_size=49152, tie_word_embeddings=True, rope_theta=100000.0,
+               max_position_embeddings=8192, rms_norm_eps=1e-5)  # SmolLM2-135M's LlamaConfig
+OLD_BATCH = 16  # the per-prompt sampler's default samples per call
+
+
+def model_path(name: str) -> str:
+    """A folder or hub id: ``conf/model/NAME.yaml``'s name_or_path for a preset, GGUF names converted."""
+    preset = REPO / "conf" / "model" / f"{name}.yaml"
+    if preset.is_file():
+        name = yaml.safe_load(preset.read_text())["name_or_path"]
+    return resolve_model(name)
+
+
+def smollm2_tokenizer():
+    """The converted SmolLM2's tokenizer when a converted folder exists here, else the tiny test tokenizer."""
+    folders = sorted(model_root().glob("SmolLM2-135M-Instruct*/tokenizer.json"))
+    return AutoTokenizer.from_pretrained(folders[0].parent) if folders else build_tokenizer()
+
+
+def save_random_smollm2(out_dir: Path, tokenizer_dir: str | None) -> Path:
+    """A randomly initialised model of SmolLM2-135M's shape, saved with a tokenizer."""
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir) if tokenizer_dir else smollm2_tokenizer()
+    eos = tokenizer.eos_token_id
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(**SMOLLM2, bos_token_id=tokenizer.bos_token_id, eos_token_id=eos,
+                                         pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos))
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+def math_prompts(tokenizer, count: int) -> list[str]:
+    """The first ``count`` MATH-500 problems as prompts, or synthetic word problems if the file is missing."""
+    data = Path(os.environ.get("VBVF_DATA_DIR", REPO.parent / "shared" / "data")) / "math500.jsonl"
+    if data.is_file():
+        problems = [p.problem for p in read_jsonl(data)[:count]]
+    else:
+        print(f"{data} not found: synthetic prompts")
+        rng = random.Random(0)
+        problems = [" ".join(["Compute"] + [f"{rng.randint(1, 999)} plus" for _ in range(rng.randint(2, 40))] + ["1."])
+                    for _ in range(count)]
+    return [build_prompt(problem, tokenizer) for problem in problems]
+
+
+@torch.inference_mode()
+def per_prompt(sampler: HFSampler, prompts: list[str], params: SamplingParams, batch: int) -> list[list[Completion]]:
+    """The sampler before batching: one ``generate`` per prompt (and per ``batch`` samples), torch's RNG per prompt."""
+    out = []
+    for prompt in prompts:
+        ids = torch.tensor([prompt_token_ids(prompt, sampler.tokenizer)], device=sampler.device)
+        completions = []
+        for start in range(0, params.n, batch):
+            torch.manual_seed(prompt_seed(params.seed, prompt) + start)
+            rows = sampler.model.generate(
+                input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True, temperature=params.temperature,
+                top_p=params.top_p, top_k=0, max_new_tokens=params.max_tokens, num_return_sequences=min(batch, params.n - start),
+                stop_strings=list(params.stop) or None, tokenizer=sampler.tokenizer, pad_token_id=sampler.pad_id)
+            completions += [sampler._completion(row.tolist(), params) for row in rows[:, ids.shape[1]:]]
+        out.append(completions)
+    return out
+
+
+def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: SamplingParams) -> tuple[list, float]:
+    """The samples of ``mode`` (after a one-prompt warm-up) and the seconds they took."""
+    kind, _, size = mode.partition(":")
+    if kind == "per_prompt":
+        draw = lambda ps, p: per_prompt(sampler, ps, p, int(size or OLD_BATCH))  # noqa: E731
+    elif kind in ("batched", "static"):
+        sampler.batch_size, sampler.cache_implementation = int(size or 256), ("static" if kind == "static" else None)
+        draw = sampler.sample
+    else:
+        raise ValueError(f"--modes: unknown mode {mode!r} (per_prompt[:B], batched[:B], static[:B])")
+    draw(prompts[:1], SamplingParams(n=1, max_tokens=8, seed=params.seed))
+    if sampler.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    samples = draw(prompts, params)
+    return samples, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2_135m", help="conf/model preset, gguf:PACKAGE/FILE, folder or hub id")
+    parser.add_argument("--random-smollm2", action="store_true", help="random weights of SmolLM2-135M's shape instead")
+    parser.add_argument("--tokenizer", help="with --random-smollm2: tokenizer folder (default: converted SmolLM2, else tiny)")
+    parser.add_argument("--prompts", type=int, default=16)
+    parser.add_argument("--n", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
+    parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    parser.add_argument("--modes", default="per_prompt,batched:256", help="comma-separated per_prompt[:B], batched[:B], static[:B]")
+    parser.add_argument("--out", type=Path, help="also write the rows as json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(save_random_smollm2(Path(tmp), args.tokenizer)) if args.random_smollm2 else model_path(args.model)
+        sampler = HFSampler(path, device=args.device, dtype=args.dtype)
+    prompts = math_prompts(sampler.tokenizer, args.prompts)
+    params = SamplingParams(n=args.n, temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed)
+    device = torch.cuda.get_device_name() if sampler.device.startswith("cuda") else f"cpu, {torch.get_num_threads()} threads"
+    print(f"model={'random SmolLM2-135M shape' if args.random_smollm2 else path} dtype={sampler.model.dtype} "
+          f"device={device} torch={torch.__version__} kit={Path(vbvf.__file__).parent}")
+    print("| mode | prompts | n | max_tokens | generated tokens | seconds | tokens/s | speed-up | same |")
+    print("|---|---|---|---|---|---|---|---|---|", flush=True)
+    rows, reference = [], None
+    for mode in args.modes.split(","):
+        samples, seconds = run_mode(sampler, mode, prompts, params)
+        flat = [c for per_prompt_samples in samples for c in per_prompt_samples]
+        reference = reference or (flat if not mode.startswith("per_prompt") else None)
+        tokens = sum(c.n_tokens for c in flat)
+        same = None if reference is None else sum(a == b for a, b in zip(flat, reference)) / len(flat)
+        rows.append(dict(mode=mode, prompts=len(prompts), n=args.n, max_tokens=args.max_tokens, tokens=tokens,
+                         seconds=seconds, tokens_per_s=tokens / seconds, same=same))
+        print(f"| {mode} | {len(prompts)} | {args.n} | {args.max_tokens} | {tokens:,} | {seconds:.1f} | {tokens / seconds:,.0f} "
+              f"| {tokens / seconds / rows[0]['tokens_per_s']:.1f}× | {'' if same is None else f'{same:.2f}'} |", flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(dict(model=path, device=device, rows=rows), indent=1))
+
+
+if __name__ == "__main__":
+    main()
