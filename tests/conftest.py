@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import reduce
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,17 @@ def run_cli(args: list[str], cwd: Path, check: bool = True) -> subprocess.Comple
 
 def load_results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text())
+
+
+def assert_pinned(results: dict, pins: dict[str, float]) -> None:
+    """Each "/"-separated path of ``pins`` (list items by index) holds its pinned number in ``results``,
+    up to float rounding.
+
+    The pins are numbers of a fully seeded smoke run (torch_threads=1): a refactor that changes any
+    of them changed behaviour.
+    """
+    def step(node, key: str):
+        return node[int(key)] if isinstance(node, list) else node[key]
+
+    got = {path: reduce(step, path.split("/"), results) for path in pins}
+    assert got == pytest.approx(pins, rel=1e-6, abs=1e-9)

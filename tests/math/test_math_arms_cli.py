@@ -4,7 +4,7 @@ the heterogeneity-controlled base, resume from the stage cache, and checks befor
 import numpy as np
 import pytest
 
-from tests.conftest import load_results, run_cli
+from tests.conftest import assert_pinned, load_results, run_cli
 from tests.math.problems import write_problems
 from vbvf.models.tiny_llama import save_tiny_models
 from vbvf.pipeline.math_arms import run_math_arms
@@ -21,10 +21,38 @@ def setup(tmp_path_factory):
     return root, args
 
 
-def test_math_arms_smoke_produces_both_arms_and_resumes(setup):
+@pytest.fixture(scope="module")
+def smoke(setup):
+    """One run of experiment=math_arms_smoke (torch_threads=1; its numbers are pinned): its results."""
     root, args = setup
     run_cli([*args, f"hydra.run.dir={root / 'run1'}"], root)
-    first = load_results(root / "run1")
+    return load_results(root / "run1")
+
+
+# experiment=math_arms_smoke at commit c06744d (two runs: identical numbers). The tiny random
+# model never answers, so accuracies are 0; the verifier's scores carry the trained weights.
+PINNED = {
+    "data_budget/vf/right_from_reference": 4, "base/sft_data/dropped_too_few_wrong": 2,
+    "data_budget/vb/labelled": 8, "data_budget/vb/positive": 0, "data_budget/train_samples_correct": 0.0,
+    "arms/vf/12/tokens_mean": 12.0, "arms/vf/24/tokens_mean": 24.0, "arms/vf/24/accuracy": 0.0,
+    "arms/vb/best_of_n/24/tokens_mean": 24.0, "arms/vb/majority_vote/12/tokens_mean": 12.0,
+    "base/stats/24/J/value": 0.0,
+} | {f"data_budget/vf/j_counts/{j}": count for j, count in enumerate([2, 1, 1, 0])} | {
+    f"base/sft_data/j_counts/{j}": count for j, count in enumerate([0, 1, 1, 0])
+}
+PINNED_SCORES = [[0.28811147809028625, 0.27933016419410706], [0.27874529361724854, 0.2838224172592163],
+                 [0.29138457775115967, 0.29705384373664856]]  # graded.npz base_scores: the verifier on π_b's test samples
+
+
+def test_math_arms_smoke_numbers_are_pinned(setup, smoke):
+    assert_pinned(smoke, PINNED)
+    scores = np.load(setup[0] / "run1" / "graded.npz")["base_scores"]
+    np.testing.assert_allclose(scores, PINNED_SCORES, rtol=1e-6)
+
+
+def test_math_arms_smoke_produces_both_arms_and_resumes(setup, smoke):
+    root, args = setup
+    first = smoke
     horizons = ["12", "24"]  # H = N·h for N in [1, 2], h = 12
     assert first["budget"]["horizons"] == [12, 24] and first["level"] == "high"
     assert list(first["arms"]["vf"]) == horizons
