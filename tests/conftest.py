@@ -30,11 +30,17 @@ def compose_config():
     return _compose
 
 
+def cli_env() -> dict[str, str]:
+    """The environment of a CLI subprocess: this checkout's ``vbvf`` first on the path, so a ``cwd``
+    outside the checkout never imports an installed copy."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "1"}
+
+
 def run_cli(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``python -m vbvf.run ARGS`` in a subprocess; return the completed process."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "vbvf.run", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "vbvf.run", *args], cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=600
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"vbvf.run {args} failed:\n{proc.stdout}\n{proc.stderr}")

@@ -18,10 +18,11 @@ from vbvf.arms.bon import CONVENTIONS
 from vbvf.arms.training import read_fit
 from vbvf.config import build
 from vbvf.pipeline.arms import run_arms, sample_solve_times
-from vbvf.pipeline.artifacts import atomic_write_json, config_hash
+from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.fidelity import fidelity_report
 from vbvf.pipeline.figures import plot_run
 from vbvf.pipeline.report import print_results
+from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy
@@ -81,15 +82,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     solve_time, _ = sample_solve_times(task, base, prompts, m, horizon_max, samples_seed)
     boot_seed = stage_seed(cfg.seed, "bootstrap")
 
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    results = {
-        "schema_version": 1,
-        "experiment": cfg.experiment,
-        "config": resolved,
-        "config_hash": config_hash(resolved),
-        "seeds": {"run": cfg.seed, "task": task.seed, "base_samples": samples_seed, "bootstrap": boot_seed},
+    seeds = {"run": cfg.seed, "task": task.seed, "base_samples": samples_seed, "bootstrap": boot_seed}
+    results = results_header("didactic", OmegaConf.to_container(cfg, resolve=True), seeds, list(cfg.eval.horizons)) | {
         "sample_counts": {"test_prompts": len(prompts), "samples_per_prompt": m},
-        "horizons": list(cfg.eval.horizons),
         "base_stats": base_statistics(solve_time, cfg, boot_seed),
         "arms": {},
         "gaps": {},

@@ -37,7 +37,7 @@ from vbvf.arms.math_training import (
     verifier_examples,
 )
 from vbvf.config import TrainConfig
-from vbvf.pipeline.artifacts import atomic_write_json, config_hash
+from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.math_eval import (
     SELECTIONS,
     accuracy_estimate,
@@ -45,6 +45,7 @@ from vbvf.pipeline.math_eval import (
     typed_config,
 )
 from vbvf.pipeline.math_report import print_math_arms
+from vbvf.pipeline.results import results_header
 from vbvf.pipeline.math_samples import (
     GradedSamples,
     answered_within,
@@ -339,15 +340,9 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
         vf_eval = run.sample(vf_model, eval_problems, cfg["vf"]["eval_traces"], horizons(cfg)[-1])
         vf = vf_statistics(golds, vf_eval, run.tokenizer, pool, cfg, seeds["bootstrap"])
 
-    results = {
-        "schema_version": 1,
-        "experiment": cfg["experiment"],
-        "pipeline": "math_arms",
+    results = results_header("math_arms", cfg, seeds | {"sampling": cfg["sampling"]["seed"], "run": cfg["seed"]}, horizons(cfg)) | {
         "level": het["level"] if het["enabled"] else "none",
-        "config": cfg,
-        "config_hash": config_hash(cfg),
-        "seeds": seeds | {"sampling": cfg["sampling"]["seed"], "run": cfg["seed"]},
-        "budget": {"h": h, "n_grid": n_grid, "horizons": horizons(cfg)},
+        "budget": {"h": h, "n_grid": n_grid},
         "sample_counts": {
             "train_problems": len(arm_problems), "eval_problems": len(eval_problems),
             "base_samples_per_eval_problem": int(base_eval.tokens.shape[1]), "m": cfg["eval"]["samples_per_prompt"],
@@ -359,9 +354,9 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
             "vf": run.reports["math_vf"], "vb": run.reports["math_verifier"],
         },
         "format_sft": formatting,
-        "base": {"model": base, "sft_data": run.reports.get("math_base"), "answer_rate": answer_rate(graded.answers),
-                 "stats": base_statistics(base_eval, cfg, seeds["traces"])},
-        "arms": {"vb": vb, "vf": vf},
+        "base": {"model": base, "sft_data": run.reports.get("math_base"), "answer_rate": answer_rate(graded.answers)},
+        "base_stats": base_statistics(base_eval, cfg, seeds["traces"]),
+        "arms": {"vf": vf} | vb,
         "gaps": gaps(vb_correct, vf, cfg, seeds["bootstrap"]),
         "stages": cache.summary(),
         "timing_s": {"total": time.perf_counter() - start},

@@ -18,7 +18,8 @@ from omegaconf import OmegaConf
 
 from vbvf.config import Config
 from vbvf.models.gguf import resolve_model
-from vbvf.pipeline.artifacts import atomic_write_json, config_hash
+from vbvf.pipeline.artifacts import atomic_write_json
+from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
 from vbvf.stats import (
@@ -237,15 +238,11 @@ def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
             methods |= evaluate_search(problems, prompts, sampler, verifier, pool, cfg, params, seeds["bootstrap"])
     timing["selection"] = time.perf_counter() - start - sum(timing.values())
 
-    results = {
-        "schema_version": 1,
-        "experiment": cfg.get("experiment", "math_eval"),
-        "config": cfg,
-        "config_hash": config_hash(cfg),
-        "seeds": seeds,
+    results = results_header("math_eval", cfg, seeds, cfg["eval"]["horizons"], arm_budget="N") | {
         "sample_counts": {"problems": len(problems), "samples_per_problem": params.n, "m": m},
-        "methods": methods,
         "base_stats": base_statistics(graded, cfg["eval"], seeds["traces"]),
+        "arms": methods,  # per method, per N: selections over the first N samples, searches with N beams
+        "gaps": {},  # no VF arm here
     }
     timing["total"] = time.perf_counter() - start
     results["timing_s"] = timing
