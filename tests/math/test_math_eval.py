@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 for foundation in ("vbvf.stats", "vbvf.pipeline.artifacts", "vbvf.pipeline.seeding"):
     pytest.importorskip(foundation)  # written on the foundation branch
 
+from tests.math.conftest import group_option  # noqa: E402
 from vbvf.models.tiny_llama import save_tiny_models  # noqa: E402
 from vbvf.pipeline.math_eval import run_math_eval  # noqa: E402
 from vbvf.policies.samplers import Completion  # noqa: E402
@@ -67,7 +68,7 @@ def write_problems(path, rows):
 def draft_config(tmp_path, experiment_draft):
     """``draft_config(**overrides)``: the math_smoke draft with the groups it names, on 2 problems."""
     return lambda **overrides: OmegaConf.merge(
-        {"data": OmegaConf.load(CONF / "math_data" / "math500.yaml"), "sampler": OmegaConf.load(CONF / "sampler" / "hf.yaml")},
+        {"data": OmegaConf.load(CONF / "math_data" / "math500.yaml"), "sampler": group_option("sampler", "hf")},
         experiment_draft("math_smoke"),
         {"cache_dir": str(tmp_path / "cache"), "data": {"eval": {"path": str(write_problems(tmp_path / "p.jsonl", PROBLEMS))}}},
         overrides,

@@ -24,7 +24,7 @@ from vbvf.arms.rl import rl_finetune
 from vbvf.arms.training import HeldOut, read_fit, sft
 from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier
 from vbvf.arms.vf import expert_traces, rejection_sample
-from vbvf.config import RLConfig, TrainConfig
+from vbvf.config import HeldOutTrainConfig, RLConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
@@ -81,7 +81,7 @@ class ArmRunner:
     def key(self, **extra) -> dict:
         return {"base": self.base_id, "n": self.cfg.data.n, "seed": self.cfg.seed, **extra}
 
-    def holdout(self, n_items: int, train: TrainConfig, stage: str) -> np.ndarray:
+    def holdout(self, n_items: int, train: HeldOutTrainConfig, stage: str) -> np.ndarray:
         """A boolean mask of the items a stage holds out of its own data (none when it trains a fixed number of steps)."""
         held = np.zeros(n_items, dtype=bool)
         if train.eval_every > 0 and n_items >= 2:
@@ -96,7 +96,7 @@ class ArmRunner:
         NLL (patience); ``fit.json`` also records the student's success within H on the prompts it
         was trained on, sampled after training, so a student that did not fit its data is visible.
         """
-        train_cfg = TrainConfig(**train)
+        train_cfg = HeldOutTrainConfig(**train)
 
         def produce(out: Path) -> None:
             model = AutoModelForCausalLM.from_pretrained(self.base.model_dir)
@@ -175,7 +175,7 @@ class ArmRunner:
     def verifier(self) -> Verifier:
         """Label base traces on the n training prompts with their T and train the verifier (cached)."""
         vb, horizon = self.cfg.vb, max(self.cfg.eval.horizons)
-        verifier_cfg = VerifierConfig(labels=vb.verifier.labels, train=TrainConfig(**plain(vb.verifier.train)),
+        verifier_cfg = VerifierConfig(labels=vb.verifier.labels, train=HeldOutTrainConfig(**plain(vb.verifier.train)),
                                       score_batch_size=vb.verifier.score_batch_size)
         key = self.key(horizon=horizon, traces_per_prompt=vb.traces_per_prompt, verifier=plain(vb.verifier), sampler=self.sampler)
 

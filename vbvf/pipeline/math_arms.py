@@ -36,7 +36,7 @@ from vbvf.arms.math_training import (
     train_stage,
     verifier_examples,
 )
-from vbvf.config import TrainConfig
+from vbvf.config import MathArmsConfig, TrainConfig
 from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.math_eval import (
     SELECTIONS,
@@ -286,7 +286,7 @@ def gaps(vb_correct: dict, vf: dict, cfg: dict, seed: int) -> dict:
 
 def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     """Run the MATH arms described by ``cfg``; write and return ``results.json``'s content."""
-    cfg = typed_config(cfg)
+    cfg = typed_config(cfg, MathArmsConfig)
     validate(cfg)
     start = time.perf_counter()
     train_problems = load_problems(**cfg["data"]["train"])

@@ -16,7 +16,7 @@ import numpy as np
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from vbvf.config import Config
+from vbvf.config import MathEvalConfig, RunConfig
 from vbvf.models.gguf import resolve_model
 from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.results import results_header
@@ -205,15 +205,15 @@ def base_statistics(g: Graded, ev: dict, seed: int) -> dict:
     return out
 
 
-def typed_config(cfg: Any) -> dict:
-    """The config as plain Python, checked against the top-level schema (an unknown key or a wrong
-    type raises here, also for a plain dict passed from code) and completed with its defaults."""
-    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(Config), cfg), resolve=True)
+def typed_config(cfg: Any, schema: type[RunConfig]) -> dict:
+    """The config as plain Python, checked against the testbed's root ``schema`` (an unknown key or a
+    wrong type raises here, also for a plain dict passed from code) and completed with its defaults."""
+    return OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(schema), cfg), resolve=True)
 
 
 def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     """Run the MATH evaluation described by ``cfg``; write and return ``results.json``'s content."""
-    cfg = typed_config(cfg)
+    cfg = typed_config(cfg, MathEvalConfig)
     validate(cfg)
     start, timing = time.perf_counter(), {}
     problems = load_problems(**cfg["data"]["eval"])
