@@ -42,6 +42,18 @@ SELECTIONS: dict[str, tuple[Callable[[Graded, int, int, Match], bool], bool]] = 
 }
 
 
+def check_selection(selection: dict, has_verifier: bool) -> None:
+    """The ``selection`` section's values, checked before any compute; errors name the key."""
+    n_grid = selection["n_grid"]
+    if not n_grid or sorted(set(n_grid)) != list(n_grid) or n_grid[0] < 1:
+        raise ValueError(f"selection.n_grid must be increasing positive ints, got {n_grid}")
+    for name in selection["methods"]:
+        if name not in SELECTIONS:
+            raise ValueError(f"selection.methods: unknown {name!r}; choose from {sorted(SELECTIONS)}")
+        if SELECTIONS[name][1] and not has_verifier:
+            raise ValueError(f"selection.methods: {name!r} needs a verifier (set verifier=...)")
+
+
 def accuracy_estimate(correct: list[bool], tokens: list[int], ev: dict, seed: int) -> dict:
     """Accuracy over problems with its bootstrap CI, and the mean tokens generated per problem."""
     est = mean_ci(np.array(correct, dtype=float), ev["confidence"], ev["n_bootstrap"], seed)

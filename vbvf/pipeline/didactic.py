@@ -28,7 +28,7 @@ from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy
 from vbvf.policies.mixture_value import VALUE_KINDS
 from vbvf.policies.procedural import ProceduralPolicy
-from vbvf.stats import policy_statistics
+from vbvf.stats import statistics_at
 from vbvf.tasks import PlantedTask
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,7 @@ def validate(cfg: DictConfig) -> None:
 
 def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:
     """Per-H performance, heterogeneity and anti-concentration of the base from its solve times."""
-    ev = cfg.eval
-    return {str(h): policy_statistics(solve_time, h, list(ev.eps), ev.c0, ev.confidence, ev.n_bootstrap, seed) for h in ev.horizons}
+    return statistics_at(lambda h: solve_time, cfg.eval.horizons, cfg.eval, seed)
 
 
 def run(cfg: DictConfig, run_dir: Path) -> dict:

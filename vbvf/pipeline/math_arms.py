@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from vbvf.arms.math_training import load_tokenizer
-from vbvf.arms.selection import SELECTIONS
+from vbvf.arms.selection import check_selection
 from vbvf.config import MathArmsConfig
 from vbvf.models.gguf import resolve_model
 from vbvf.pipeline.artifacts import atomic_write_json
@@ -53,11 +53,7 @@ def validate(cfg: dict) -> None:
     for key in ("train", "eval"):
         if not cfg["data"].get(key):
             raise ValueError(f"data.{key}: a problem source is required (e.g. math_data=math_train)")
-    n_grid = cfg["selection"]["n_grid"]
-    if not n_grid or sorted(set(n_grid)) != list(n_grid) or n_grid[0] < 1:
-        raise ValueError(f"selection.n_grid must be increasing positive ints, got {n_grid}")
-    if unknown := set(cfg["selection"]["methods"]) - set(SELECTIONS):
-        raise ValueError(f"selection.methods: unknown {sorted(unknown)}; choose from {sorted(SELECTIONS)}")
+    check_selection(cfg["selection"], has_verifier=True)  # the arms train their verifier
     if cfg["vb"]["verifier"]["labels"] != "outcome":
         raise ValueError(f"vb.verifier.labels={cfg['vb']['verifier']['labels']!r}: the MATH verifier is an outcome verifier (set outcome)")
     if cfg["attempts"]["correct_source"] not in CORRECT_SOURCES:

@@ -16,7 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from vbvf.arms.prm_search import SEARCHES, evaluate_search, search_settings
-from vbvf.arms.selection import SELECTIONS, evaluate_selection
+from vbvf.arms.selection import check_selection, evaluate_selection
 from vbvf.arms.voting import MemoMatch
 from vbvf.config import MathEvalConfig, RunConfig
 from vbvf.models.gguf import resolve_model
@@ -24,21 +24,14 @@ from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
-from vbvf.stats import policy_statistics
+from vbvf.stats import statistics_at
 from vbvf.tasks.math import GradingPool, build_prompt, load_problems, solve_times
 from vbvf.tasks.math.samples import Graded, grade_samples
 
 
 def validate(cfg: dict) -> None:
     """Value checks before any compute; errors name the key."""
-    n_grid = cfg["selection"]["n_grid"]
-    if not n_grid or sorted(set(n_grid)) != list(n_grid) or n_grid[0] < 1:
-        raise ValueError(f"selection.n_grid must be increasing positive ints, got {n_grid}")
-    for name in cfg["selection"]["methods"]:
-        if name not in SELECTIONS:
-            raise ValueError(f"selection.methods: unknown {name!r}; choose from {sorted(SELECTIONS)}")
-        if SELECTIONS[name][1] and not cfg.get("verifier"):
-            raise ValueError(f"selection.methods: {name!r} needs a verifier (set verifier=...)")
+    check_selection(cfg["selection"], has_verifier=bool(cfg.get("verifier")))
     search = cfg.get("search")
     if search:
         if not cfg.get("verifier"):
@@ -53,11 +46,7 @@ def base_statistics(g: Graded, ev: dict, seed: int) -> dict:
     """Per H: performance, heterogeneity and anti-concentration of budget-H traces built from
     the first m = eval.samples_per_prompt attempts per problem (SPEC §4)."""
     m = ev["samples_per_prompt"]
-    out = {}
-    for horizon in ev["horizons"]:
-        solve_time = solve_times(g.tokens[:, :m], g.correct[:, :m], horizon, n_traces=m, seed=seed)
-        out[str(horizon)] = policy_statistics(solve_time, horizon, list(ev["eps"]), ev["c0"], ev["confidence"], ev["n_bootstrap"], seed)
-    return out
+    return statistics_at(lambda h: solve_times(g.tokens[:, :m], g.correct[:, :m], h, n_traces=m, seed=seed), ev["horizons"], ev, seed)
 
 
 def typed_config(cfg: Any, schema: type[RunConfig]) -> dict:

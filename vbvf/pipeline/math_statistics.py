@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vbvf.arms.selection import SELECTIONS
-from vbvf.stats import mean_ci, paired_difference_ci, performance, policy_statistics
+from vbvf.stats import mean_ci, paired_difference_ci, performance, statistics_at
 from vbvf.tasks.math import answer_key, solve_times
 from vbvf.tasks.math.samples import GradedSamples, answered_within, final_correct_within
 
@@ -46,13 +46,10 @@ def vf_statistics(golds, graded: GradedSamples, tokenizer, pool, cfg: dict, seed
 
 def base_statistics(graded: GradedSamples, cfg: dict, seed: int) -> dict:
     """σ_x, c_x(ε) and J_H of π_b at each matched H, from budget-H traces of its first m samples."""
-    ev, m = cfg["eval"], cfg["eval"]["samples_per_prompt"]
-    solved = np.isfinite(graded.solved_at[:, :m])
-    out = {}
-    for horizon in horizons(cfg):
-        t = solve_times(graded.tokens[:, :m], solved, horizon, n_traces=m, seed=seed, solved_at=graded.solved_at[:, :m])
-        out[str(horizon)] = policy_statistics(t, horizon, list(ev["eps"]), ev["c0"], ev["confidence"], ev["n_bootstrap"], seed)
-    return out
+    m = cfg["eval"]["samples_per_prompt"]
+    tokens, solved_at = graded.tokens[:, :m], graded.solved_at[:, :m]
+    return statistics_at(lambda h: solve_times(tokens, np.isfinite(solved_at), h, n_traces=m, seed=seed, solved_at=solved_at),
+                         horizons(cfg), cfg["eval"], seed)
 
 
 def gaps(vb_correct: dict, vf: dict, cfg: dict, seed: int) -> dict:
