@@ -182,7 +182,7 @@ class MixtureConfig:
 class ProceduralBaseConfig:
     """base=procedural: the exact mixture policy itself, no training."""
 
-    _target_: str = "vbvf.policies.bases.procedural_base"
+    _target_: str = "vbvf.pipeline.bases.procedural_base"
     gammas: list[float] = "${mixture.gammas}"  # type: ignore[assignment]
     weights: list[float] = "${mixture.weights}"  # type: ignore[assignment]
 
@@ -191,7 +191,7 @@ class ProceduralBaseConfig:
 class LMBaseConfig:
     """base=lm: a GPT-2 (``model``) trained from scratch on traces of the procedural mixture."""
 
-    _target_: str = "vbvf.policies.bases.lm_base"
+    _target_: str = "vbvf.pipeline.bases.lm_base"
     gammas: list[float] = "${mixture.gammas}"  # type: ignore[assignment]
     weights: list[float] = "${mixture.weights}"  # type: ignore[assignment]
     model: Any = "${model}"

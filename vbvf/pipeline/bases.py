@@ -1,4 +1,4 @@
-"""Base policies π_b, built by name from ``conf/base/``: the exact procedural mixture, or an LM trained on it.
+"""The base-policy stage: π_b built by name from ``conf/base/``, the exact procedural mixture or an LM trained on it.
 
 Every factory takes the same live objects (task, stage cache, run seed, largest budget H) so the
 pipeline builds either base the same way.
