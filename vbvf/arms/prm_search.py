@@ -9,6 +9,7 @@ from dataclasses import replace
 from vbvf.arms.search import Proposal, Propose, SearchResult, SearchSettings, beam_search, dvts
 from vbvf.arms.selection import accuracy_estimate
 from vbvf.arms.voting import Match, MemoMatch, majority_vote, weighted_best_of_n
+from vbvf.policies.protocols import ProcessScorer
 from vbvf.policies.samplers import CachedSampler, SamplingParams
 from vbvf.tasks.math import GradingPool, extract_answer
 from vbvf.tasks.math.prompts import STEP_SEPARATOR
@@ -48,7 +49,7 @@ def search_votes(gold: str, result: SearchResult, pool: GradingPool, match: Matc
     }
 
 
-def evaluate_search(problems, prompts, sampler, verifier, pool: GradingPool, cfg: dict, params, seed: int) -> dict:
+def evaluate_search(problems, prompts, sampler: CachedSampler, verifier: ProcessScorer, pool: GradingPool, cfg: dict, params, seed: int) -> dict:
     """Beam search / DVTS with the verifier's process scores, for each N in search.n_grid: the best
     final path (``beam_search``) and votes over the final paths (``beam_search_majority_vote``,
     ``beam_search_weighted_vote``), as search-and-learn reports them."""

@@ -30,6 +30,7 @@ from vbvf.models.gpt2 import build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy, generated_tokens, token_nll, trace_examples
+from vbvf.policies.protocols import TracePolicy, TraceVerifier
 from vbvf.stats import paired_difference_ci, performance
 from vbvf.tasks.planted import UNSOLVED, PlantedTask
 
@@ -40,7 +41,7 @@ def plain(node) -> dict:
     return OmegaConf.to_container(node, resolve=True)
 
 
-def sample_solve_times(task: PlantedTask, policy, prompts: np.ndarray, m: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def sample_solve_times(task: PlantedTask, policy: TracePolicy, prompts: np.ndarray, m: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """m traces per prompt at budget H: solve times and generated tokens, both [prompts, m]."""
     traces = policy.sample(prompts, m, horizon, seed)
     gold = np.repeat(task.gold(prompts), m, axis=0)
@@ -199,7 +200,7 @@ class ArmRunner:
             self.fits["verifier"] = read_fit(self._verifier.model_dir)
         return self._verifier
 
-    def bon(self, verifier: Verifier) -> dict[str, dict]:
+    def bon(self, verifier: TraceVerifier) -> dict[str, dict]:
         """BoN@N at every H with N candidates of ⌊H/N⌋ tokens (``vbvf.arms.bon``), from one nested pool."""
         bon, m = self.cfg.vb.bon, self.cfg.eval.samples_per_prompt
         n_max, horizon_max = max(bon.n_grid), max(self.cfg.eval.horizons)
@@ -224,7 +225,7 @@ class ArmRunner:
                                                             "return_convention": bon.return_convention}
         return out
 
-    def candidates(self, verifier: Verifier, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def candidates(self, verifier: TraceVerifier, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Verifier scores, solve times and generated tokens of candidates [prompts, m, N, h] at their budget h."""
         shape, h = traces.shape[:3], traces.shape[3]
         if h == 0:  # ⌊H/N⌋ = 0: nothing generated, nothing solved

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vbvf.tasks.math import GradingPool, extract_answer
 from vbvf.tasks.math.attempts import AttemptPool, attempt_end_tokens, first_correct_end, split_attempts
+
+if TYPE_CHECKING:
+    from vbvf.policies.protocols import OutcomeScorer
 
 
 @dataclass
@@ -65,7 +69,7 @@ class GradedSamples:
         return pools
 
 
-def grade_samples(problems, prompts, samples, pool: GradingPool, verifier) -> Graded:
+def grade_samples(problems, prompts, samples, pool: GradingPool, verifier: OutcomeScorer | None) -> Graded:
     """Extract, grade and (with a verifier) score every sample."""
     flat = [(p.answer, c.text) for p, completions in zip(problems, samples) for c in completions]
     shape = (len(samples), len(samples[0]))
