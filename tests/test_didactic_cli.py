@@ -88,7 +88,10 @@ def test_smoke_experiment_has_every_arm_at_every_horizon(smoke):
             assert bon["candidate_budget"] == int(horizon) // n and bon["return_convention"] == "after_all"
             assert bon["tokens_mean"] <= int(horizon) // n and bon["tokens_per_prompt_max"] <= int(horizon)
             assert bon["compute_matched"] and results["arms"]["vf"][horizon]["compute_matched"]
-    assert set(results["gaps"]) == {name for name in results["arms"] if name.startswith("vb_")}
+    roles = results["arm_roles"]  # a gap for every VB arm, by its declared role
+    assert roles == {"vf": "vf", "vf_expert": "control", "vb_bon@1": "vb", "vb_bon@2": "vb", "vb_rl": "vb", "rl_true": "control",
+                     "vb_progress": "vb", "rl_true_progress": "control", "optimal": "control"}
+    assert set(results["gaps"]) == {name for name, role in roles.items() if role == "vb"}
     assert set(results["progress_vs_outcome"]) == horizons and "progress vs outcome" in stdout
     for horizon, diff in results["progress_vs_outcome"].items():  # paired over the same test prompts
         arms = results["arms"]

@@ -30,8 +30,8 @@ def smoke(setup):
 
 
 # experiment=math_arms_smoke at commit c06744d (two runs: identical numbers; paths in the one results
-# shape, numbers unchanged). The tiny random
-# model never answers, so accuracies are 0; the verifier's scores carry the trained weights.
+# shape, numbers unchanged). The tiny random model never answers, so accuracies are 0; the
+# verifier's scores carry the trained weights.
 PINNED = {
     "data_budget/vf/right_from_reference": 4, "base/sft_data/dropped_too_few_wrong": 2,
     "data_budget/vb/labelled": 8, "data_budget/vb/positive": 0, "data_budget/train_samples_correct": 0.0,
