@@ -55,6 +55,7 @@ def test_progress_arm_settings_are_checked_before_compute(compose_config, overri
     ("math_arms", "verifier.name_or_path=x", "verifier"),
     ("math_eval", "vf.per_round=2", "vf"),
     ("math_eval", "base=lm", "base"),
+    ("math_arms", "arms=didactic", "arms"),
 ])
 def test_a_knob_of_another_testbed_fails_at_composition(compose_config, experiment, override, key):
     """Each experiment composes against its testbed's root schema: knobs it would ignore are refused, by name."""

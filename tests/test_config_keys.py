@@ -50,17 +50,21 @@ def module_names(module: str) -> frozenset[str]:
 
 
 def interpolated(node) -> set[str]:
-    """Dotted keys that interpolations (``${a.b}``) in ``node`` refer to: read wherever the referring key is."""
+    """Dotted keys (and their parents) that interpolations (``${a.b}``) in ``node`` refer to: read
+    wherever the referring key is."""
     if isinstance(node, dict):
         return set().union(*(interpolated(value) for value in node.values()))
     if isinstance(node, list):
         return set().union(*(interpolated(value) for value in node))
-    return set(re.findall(r"\$\{([\w.]+)\}", node)) if isinstance(node, str) else set()
+    paths = re.findall(r"\$\{([\w.]+)\}", node) if isinstance(node, str) else []
+    return {".".join(path.split(".")[: i + 1]) for path in paths for i in range(path.count(".") + 1)}
 
 
 def unread_keys(node, names: frozenset[str], referred: set[str], path: str = "") -> list[str]:
     """Dotted keys under ``node`` that no interpolation refers to and whose name the code never
     mentions, or, in a ``_target_`` node, that are no argument of the target."""
+    if isinstance(node, list):
+        return [key for i, item in enumerate(node) for key in unread_keys(item, names, referred, f"{path[:-1]}[{i}].")]
     if not isinstance(node, dict):
         return []
     if "_target_" in node:

@@ -400,6 +400,7 @@ class DidacticConfig(RunConfig):
     mixture: MixtureConfig = field(default_factory=MixtureConfig)
     base: Any = MISSING
     base_lm: BaseLMTraining = field(default_factory=BaseLMTraining)
+    arms: list[Any] = field(default_factory=list)  # _target_ components of vbvf/arms/components.py (conf/arms/)
     data: DataConfig = field(default_factory=DataConfig)
     vf: VFConfig = field(default_factory=VFConfig)
     vb: VBConfig = field(default_factory=VBConfig)

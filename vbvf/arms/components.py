@@ -2,8 +2,9 @@
 its per-H summaries, tokens included; ``role`` says what it is to the gap (SPEC §2).
 
 ``role`` replaces any contract on arm names: ``gaps`` pairs every ``vb`` arm with the ``vf`` arm,
-``control`` arms are reported only. A new arm is one class here with a ``run`` (and, while arms are
-chosen by the flags of ``vf`` / ``vb`` / ``controls``, one line in ``configured_arms``).
+``control`` arms are reported only. The run's arms are the ``arms:`` list of ``_target_`` entries
+(``conf/arms/didactic.yaml``), each ``enabled`` by its usual switch; a new arm is one class here
+plus one entry there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from omegaconf import DictConfig
 
 from vbvf.arms.training import read_fit
+from vbvf.config import build
 
 if TYPE_CHECKING:
     from vbvf.pipeline.arms import ArmRunner
@@ -23,6 +25,7 @@ ROLES = ("vf", "vb", "control")
 
 class Arm(Protocol):
     role: str  # one of ROLES
+    enabled: bool
 
     def run(self, runner: ArmRunner, horizons: list[int]) -> dict[str, dict[str, dict]]:
         """Train what the arm needs and evaluate it at every H: ``{arm name: {str(H): summary}}``."""
@@ -32,6 +35,7 @@ class Arm(Protocol):
 class VF:
     """SFT on one success within H per prompt, trained per H."""
 
+    enabled: bool = True
     role = "vf"
 
     def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
@@ -42,6 +46,7 @@ class VF:
 class ExpertControl:
     """SFT on traces of the sharpest expert μ_1, trained once."""
 
+    enabled: bool = True
     role = "control"
 
     def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
@@ -54,6 +59,7 @@ class ExpertControl:
 class BestOfN:
     """The verifier picks one of N base candidates of ⌊H/N⌋ tokens, for each N of ``vb.bon.n_grid``."""
 
+    enabled: bool = True
     role = "vb"
 
     def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
@@ -68,6 +74,7 @@ class RL:
     name: str
     role: str
     progress: bool = False
+    enabled: bool = True
 
     def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
         verifier = runner.trained_verifier() if self.role == "vb" else None
@@ -78,6 +85,7 @@ class RL:
 class OptimalControl:
     """The optimal policy: T = k on every trace."""
 
+    enabled: bool = True
     role = "control"
 
     def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
@@ -85,16 +93,8 @@ class OptimalControl:
 
 
 def configured_arms(cfg: DictConfig) -> list[Arm]:
-    """The arms the config enables, in the order they are trained and reported."""
-    rl, progress = cfg.vb.rl, cfg.vb.rl.progress
-    enabled = [
-        (cfg.vf.enabled, VF()),
-        (cfg.vf.expert_control, ExpertControl()),
-        (cfg.vb.bon.enabled, BestOfN()),
-        (rl.enabled, RL("vb_rl", "vb")),
-        (rl.true_reward_control, RL("rl_true", "control")),
-        (progress.enabled, RL("vb_progress", "vb", progress=True)),
-        (progress.true_control, RL("rl_true_progress", "control", progress=True)),
-        (cfg.controls.optimal, OptimalControl()),
-    ]
-    return [arm for on, arm in enabled if on]
+    """The enabled arms of ``cfg.arms``, in the order they are trained and reported."""
+    arms = [build(node) for node in cfg.arms]
+    if unknown := [arm.role for arm in arms if arm.role not in ROLES]:
+        raise ValueError(f"arms: roles {unknown} are not among {ROLES}")
+    return [arm for arm in arms if arm.enabled]
