@@ -7,8 +7,9 @@ listed, never loaded. Runs whose configs differ only in ``seed`` form one *group
 hold a group's (seed, test prompt) values and pair VB with VF by them; every seed has the same test
 prompts, so their CIs are a two-way cluster bootstrap over seeds × prompts (column ``ci``). Only a
 compute-matched arm (``compute_matched`` at every H, SPEC §2) has a gap.
-MATH-arms runs (``pipeline: math_arms``) are loaded apart (``Sweep.math_runs``); their tables are
-``analysis.math_aggregate``'s.
+Every results.json has one shape (``vbvf/pipeline/results.py``); ``load_sweep`` sorts runs by their
+``pipeline``: MATH-arms runs (``Sweep.math_runs``) get ``analysis.math_aggregate``'s tables, MATH
+evaluation runs (``Sweep.eval_runs``) are counted but drawn in no table or figure.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def config_key(config: dict, drop: tuple[str, ...]) -> str:
 
 @dataclass
 class StoredRun(ABC):
-    """One finished job: its folder and its ``results.json``. Each pipeline's subclass says where
-    its results keep the heterogeneity ``level``, ``n``, ``horizons`` and the base statistics."""
+    """One finished job: its folder and its ``results.json`` (one shape for every pipeline); each
+    pipeline's subclass reads what its own sections add (heterogeneity ``level``, data budget ``n``)."""
 
     path: Path
     results: dict
@@ -77,9 +78,13 @@ class StoredRun(ABC):
     def base_sigma(self, horizon: int) -> np.ndarray:
         return np.asarray(self.base_stats(horizon)["heterogeneity"]["per_prompt_sigma"])
 
-    @abstractmethod
     def base_stats(self, horizon: int) -> dict:
         """The base policy's statistics at H (performance, heterogeneity, anti-concentration)."""
+        return self.results["base_stats"][str(horizon)]
+
+    @property
+    def horizons(self) -> list[int]:
+        return self.results["horizons"]
 
     @property
     def sample_counts(self) -> dict:
@@ -111,10 +116,6 @@ class Run(StoredRun):
         return self.results["data_budget"].get("n_prompts", self.config["data"]["n"])
 
     @property
-    def horizons(self) -> list[int]:
-        return self.results["horizons"]
-
-    @property
     def counts_text(self) -> str:
         return f"{self.sample_counts['test_prompts']} test prompts × {self.sample_counts['samples_per_prompt']} samples"
 
@@ -128,9 +129,6 @@ class Run(StoredRun):
             text += (f"; VF at H = {horizon}: {d['samples_drawn']} samples ({d['tokens_drawn']} tokens) drawn, "
                      f"{d['prompts_without_success']} prompts without a success")
         return text
-
-    def base_stats(self, horizon: int) -> dict:
-        return self.results["base_stats"][str(horizon)]
 
     def matched(self, arm: str) -> bool:
         """Whether ``arm`` generated at most H tokens per prompt at every H (older results do not say: no)."""
@@ -165,10 +163,6 @@ class MathRun(StoredRun):
         return self.results["data_budget"]["n"]
 
     @property
-    def horizons(self) -> list[int]:
-        return self.results["budget"]["horizons"]
-
-    @property
     def max_wrong(self) -> int:
         """The most wrong attempts in a stitched VF training trace (its length)."""
         return self.config["vf"]["stitch"]["max_wrong"]
@@ -189,8 +183,19 @@ class MathRun(StoredRun):
         vb, vf = self.results["data_budget"]["vb"], self.results["data_budget"]["vf"]
         return f"n = {self.n}: VB {vb['labelled']} labelled samples ({vb['positive']} correct); VF {vf['traces']} stitched traces"
 
-    def base_stats(self, horizon: int) -> dict:
-        return self.results["base"]["stats"][str(horizon)]
+
+@dataclass
+class EvalRun(StoredRun):
+    """One finished MATH evaluation job (``pipeline: math_eval``): selections and searches keyed by N."""
+
+    ARM_SETTINGS = ("selection", "search", "verifier")
+
+    @property
+    def data_cost_text(self) -> str:
+        return "no training data"
+
+
+RUN_KINDS: dict[str, type[StoredRun]] = {"didactic": Run, "math_arms": MathRun, "math_eval": EvalRun}
 
 
 @dataclass
@@ -198,9 +203,21 @@ class Sweep:
     """The finished runs under a folder, and the jobs that failed."""
 
     root: Path
-    runs: list[Run]  # didactic runs
+    by_pipeline: dict[str, list[StoredRun]]
     failed: list[dict] = field(default_factory=list)
-    math_runs: list[MathRun] = field(default_factory=list)  # MATH-arms runs
+
+    @property
+    def runs(self) -> list[Run]:
+        """The didactic runs."""
+        return self.by_pipeline.get("didactic", [])
+
+    @property
+    def math_runs(self) -> list[MathRun]:
+        return self.by_pipeline.get("math_arms", [])
+
+    @property
+    def eval_runs(self) -> list[EvalRun]:
+        return self.by_pipeline.get("math_eval", [])
 
     def groups(self) -> dict[str, list[Run]]:
         """Runs by group, each list sorted by seed (the order that pairs units across arms)."""
@@ -215,11 +232,26 @@ def job_failed(job_dir: Path) -> bool:
     return failed.exists() and (not results.exists() or failed.stat().st_mtime >= results.stat().st_mtime)
 
 
+def upgraded(results: dict) -> dict:
+    """A results.json written before the one shape (schema 1) in that shape: the pipeline named,
+    the MATH arms flat under ``arms``, the MATH base's statistics under ``base_stats``."""
+    if results.get("schema_version", 1) >= 2:
+        return results
+    pipeline = results.get("pipeline") or ("math_eval" if "methods" in results else "didactic")
+    out = results | {"pipeline": pipeline, "arm_budget": "N" if pipeline == "math_eval" else "H"}
+    if pipeline == "math_arms":
+        out |= {"horizons": results["budget"]["horizons"], "base_stats": results["base"]["stats"],
+                "arms": {"vf": results["arms"]["vf"]} | results["arms"]["vb"]}
+    if pipeline == "math_eval":
+        out |= {"horizons": results["config"]["eval"]["horizons"], "arms": results["methods"], "gaps": {}}
+    return out
+
+
 def load_sweep(root: str | Path) -> Sweep:
-    """Every finished run under ``root`` (recursively), didactic and MATH-arms apart; failed jobs
-    are listed with their error."""
+    """Every finished run under ``root`` (recursively), by pipeline; failed jobs are listed with their error."""
     root = Path(root)
-    runs, math_runs, failed = [], [], []
+    by_pipeline: dict[str, list[StoredRun]] = {}
+    failed = []
     job_dirs = sorted({p.parent for name in ("results.json", "failed.json") for p in root.rglob(name)})
     for job_dir in job_dirs:
         if job_failed(job_dir):
@@ -227,12 +259,9 @@ def load_sweep(root: str | Path) -> Sweep:
             failed.append({"run_dir": str(job_dir.relative_to(root)), "error": record["error"],
                            "overrides": record.get("overrides", [])})
         else:
-            results = json.loads((job_dir / "results.json").read_text())
-            if results.get("pipeline") == "math_arms":
-                math_runs.append(MathRun(job_dir, results))
-            else:
-                runs.append(Run(job_dir, results))
-    return Sweep(root, runs, failed, math_runs)
+            results = upgraded(json.loads((job_dir / "results.json").read_text()))
+            by_pipeline.setdefault(results["pipeline"], []).append(RUN_KINDS[results["pipeline"]](job_dir, results))
+    return Sweep(root, by_pipeline, failed)
 
 
 def estimate_columns(prefix: str, est: dict | None) -> dict:

@@ -23,7 +23,8 @@ import numpy as np
 
 from analysis.plotting import plt, save
 from vbvf.pipeline.artifacts import atomic_write_json, atomic_write_text
-from vbvf.pipeline.math_eval import SELECTIONS, Graded, selection_correct
+from vbvf.arms.selection import SELECTIONS, selection_correct
+from vbvf.tasks.math.samples import Graded
 
 ORACLES = ("pass_at_n",)
 

@@ -294,7 +294,8 @@ def main(argv: list[str] | None = None) -> dict:
                 "failed_jobs": sweep.failed, "figures": figures}
     atomic_write_json(args.out / "failed_jobs.json", sweep.failed)
     atomic_write_json(args.out / "figures.json", manifest)
-    print(f"{len(sweep.runs)} didactic and {len(sweep.math_runs)} MATH-arms runs, {len(sweep.failed)} failed jobs under {sweep.root}")
+    print(f"{len(sweep.runs)} didactic, {len(sweep.math_runs)} MATH-arms and {len(sweep.eval_runs)} MATH evaluation runs "
+          f"(no figure), {len(sweep.failed)} failed jobs under {sweep.root}")
     for job in sweep.failed:
         print(f"  failed job {job['run_dir']}: {job['error']}")
     for name, entry in figures.items():

@@ -21,15 +21,10 @@ from analysis.aggregate import MathRun, Sweep, estimate_columns
 VF = "vf"
 
 
-def arm_estimates(run: MathRun) -> dict[str, dict]:
-    """Per arm, per H (str): ``{accuracy, ci, tokens_mean, ...}`` — VF first, then the selections."""
-    return {VF: run.results["arms"]["vf"]} | run.results["arms"]["vb"]
-
-
 def math_run_rows(run: MathRun, root: Path) -> list[dict]:
     """One row per (arm, H) of a run."""
     rows = []
-    for arm, per_h in arm_estimates(run).items():
+    for arm, per_h in run.results["arms"].items():  # VF first, then the selections
         for n_samples, horizon in zip(run.results["budget"]["n_grid"], run.horizons):
             est = per_h[str(horizon)]
             gap = run.results["gaps"].get(arm, {}).get(str(horizon))

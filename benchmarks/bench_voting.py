@@ -25,15 +25,8 @@ from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
-from vbvf.tasks.math import (
-    GradingPool,
-    MemoMatch,
-    answer_key,
-    load_problems,
-    majority_vote,
-    weighted_best_of_n,
-)
-from vbvf.tasks.math.voting import components
+from vbvf.arms.voting import MemoMatch, components, majority_vote, weighted_best_of_n
+from vbvf.tasks.math import GradingPool, answer_key, load_problems
 
 
 def surface_forms(answer: str) -> list[str]:

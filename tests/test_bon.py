@@ -50,7 +50,8 @@ def test_one_candidate_is_the_trace_itself_and_N_candidates_stay_within_H():
 def test_gaps_refuse_an_arm_that_spent_more_than_H_tokens_per_prompt():
     cfg = OmegaConf.create({"seed": 0, "eval": {"confidence": 0.95, "n_bootstrap": 50}})
     arm = {"per_prompt_return": [1.0, 2.0], "compute_matched": True, "tokens_per_prompt_max": 8}
-    results = {"arms": {"vf": {"8": arm}, "vb_bon@2": {"8": arm | {"per_prompt_return": [2.0, 4.0]}}}}
+    results = {"arms": {"vf": {"8": arm}, "vb_bon@2": {"8": arm | {"per_prompt_return": [2.0, 4.0]}}},
+               "arm_roles": {"vf": "vf", "vb_bon@2": "vb"}}
     assert gaps(results, cfg)["vb_bon@2"]["8"]["value"] == 1.5
     results["arms"]["vb_bon@2"]["8"] |= {"compute_matched": False, "tokens_per_prompt_max": 16}
     with pytest.raises(ValueError, match="equal compute"):
@@ -65,3 +66,11 @@ def test_candidate_tiers_cover_every_cut_and_nothing_more():
     assert sorted(budget) == list(range(64))
     for j, b in budget.items():  # long enough for every (H, N) that uses candidate j, and no longer
         assert b == max(candidate_budget(h, n) for h in horizons for n in grid if n > j)
+
+
+def test_a_gap_follows_the_arms_role_not_its_name():
+    cfg = OmegaConf.create({"seed": 0, "eval": {"confidence": 0.95, "n_bootstrap": 50}})
+    arm = {"per_prompt_return": [1.0, 2.0], "compute_matched": True, "tokens_per_prompt_max": 8}
+    results = {"arms": {"vf": {"8": arm}, "my_search": {"8": arm}, "vb_named_control": {"8": arm}},
+               "arm_roles": {"vf": "vf", "my_search": "vb", "vb_named_control": "control"}}
+    assert set(gaps(results, cfg)) == {"my_search"}

@@ -42,3 +42,38 @@ def test_progress_arm_settings_are_checked_before_compute(compose_config, overri
     with pytest.raises(ValueError, match=key):
         validate(cfg)
     assert compose_config(["experiment=didactic"]).vb.rl.progress.enabled is False  # off by default
+
+
+@pytest.mark.parametrize("experiment,override,key", [
+    ("didactic", "heterogeneity=high", "heterogeneity"),
+    ("didactic", "math_data=math500", "eval"),
+    ("didactic", "vf.stitch.max_wrong=2", "stitch"),
+    ("math_arms_smoke", "mixture=high", "mixture"),
+    ("math_arms", "vf.enabled=false", "enabled"),
+    ("math_arms", "vb.bon.enabled=false", "bon"),
+    ("math_arms", "eval.horizons=[8]", "horizons"),
+    ("math_arms", "verifier.name_or_path=x", "verifier"),
+    ("math_eval", "vf.per_round=2", "vf"),
+    ("math_eval", "base=lm", "base"),
+    ("math_arms", "arms=didactic", "arms"),
+])
+def test_a_knob_of_another_testbed_fails_at_composition(compose_config, experiment, override, key):
+    """Each experiment composes against its testbed's root schema: knobs it would ignore are refused, by name."""
+    with pytest.raises(HydraCompositionError, match=key):
+        compose_config([f"experiment={experiment}", override])
+
+
+@pytest.mark.parametrize("experiment,override,key", [
+    ("math_smoke", "sampler.temprature=0.5", "temprature"),
+    ("math_arms", "sampler=vllm", None),
+    ("math_arms", "sampler.vllm.tensor_parralel_size=2", "tensor_parralel_size"),
+    ("math_eval", "sampler=vllm", None),
+    ("math_eval", "verifier.batchsize=4", "batchsize"),
+])
+def test_target_nodes_are_typed(compose_config, experiment, override, key):
+    """The sampler and verifier are _target_ nodes with a schema: a misspelt option fails, naming it."""
+    if key is None:
+        compose_config([f"experiment={experiment}", override])
+        return
+    with pytest.raises(HydraCompositionError, match=key):
+        compose_config([f"experiment={experiment}", override])

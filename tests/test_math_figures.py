@@ -14,7 +14,7 @@ from analysis.figures import main as figures_main
 from analysis.math_aggregate import averaged_table, math_runs_table
 from analysis.math_figures import MATH_FIGURES, MathAnalysis, ordered
 from analysis.plotting import draw
-from vbvf.pipeline.artifacts import config_hash
+from vbvf.pipeline.results import results_header
 
 H_STEP, N_GRID = 16, (1, 2, 4)  # h and N: H = 16, 32, 64
 SIGMA = {"low": 1.0, "high": 5.0}  # the base's σ_x on every problem
@@ -44,15 +44,14 @@ def fake_results(level: str, seed: int, n: int, max_wrong: int = 3, n_grid: tupl
                                                     "c0": 0.1}}} for H in horizons}
     acc = {arm: {str(H): accuracy(arm, level, seed, n, N, max_wrong) for N, H in zip(n_grid, horizons)}
            for arm in ("vf",) + METHODS}
-    return {
-        "pipeline": "math_arms", "experiment": "math_arms_fake", "level": level, "config": config,
-        "config_hash": config_hash(config), "budget": {"h": H_STEP, "n_grid": list(n_grid), "horizons": horizons},
+    return results_header("math_arms", config, {"run": seed}, horizons) | {
+        "level": level, "budget": {"h": H_STEP, "n_grid": list(n_grid)},
         "sample_counts": {"train_problems": n, "eval_problems": PROBLEMS, "base_samples_per_eval_problem": 8, "m": 8,
                           "vf_traces_per_eval_problem": 2},
-        "data_budget": {"n": n, "vb": {"labelled": 4 * n, "positive": n}, "vf": {"traces": n - 1}}, "base": {"stats": base},
-        "arms": {"vf": {H: estimate(v) | {"tokens_mean": float(H)} for H, v in acc["vf"].items()},
-                 "vb": {m: {H: estimate(v) | {"tokens_mean": float(H), "N": N} for (H, v), N in zip(acc[m].items(), n_grid)}
-                        for m in METHODS}},
+        "data_budget": {"n": n, "vb": {"labelled": 4 * n, "positive": n}, "vf": {"traces": n - 1}}, "base_stats": base,
+        "arms": {"vf": {H: estimate(v) | {"tokens_mean": float(H)} for H, v in acc["vf"].items()}}
+                | {m: {H: estimate(v) | {"tokens_mean": float(H), "N": N} for (H, v), N in zip(acc[m].items(), n_grid)}
+                   for m in METHODS},
         "gaps": {m: {H: {"value": acc[m][H] - acc["vf"][H], "low": acc[m][H] - acc["vf"][H] - 0.1,
                          "high": acc[m][H] - acc["vf"][H] + 0.1, "n": PROBLEMS} for H in acc[m]}
                  for m in ("weighted_best_of_n", "best_of_n")},
@@ -125,3 +124,37 @@ def test_panels_are_ordered_by_sigma_at_each_configurations_own_largest_H(tmp_pa
     sweep = load_sweep(write_sweep(tmp_path, [("high", 0, 4, 3, (1, 2, 4, 8)), ("low", 0, 4)]))
     averaged = averaged_table(math_runs_table(sweep))
     assert [averaged[averaged.group == g].level.iloc[0] for g in ordered(averaged, "group")] == ["low", "high"]
+
+
+def schema_1(results: dict) -> dict:
+    """``results`` as vbvf wrote MATH-arms results before the one shape: arms under vb / vf, stats under base."""
+    arms = results["arms"]
+    old = {k: v for k, v in results.items() if k not in ("schema_version", "horizons", "arm_budget", "base_stats")}
+    return old | {"budget": results["budget"] | {"horizons": results["horizons"]}, "base": {"stats": results["base_stats"]},
+                  "arms": {"vf": arms["vf"], "vb": {m: arms[m] for m in METHODS}}}
+
+
+def eval_results(seed: int) -> dict:
+    """A MATH evaluation run (pipeline math_eval): selections keyed by N, no gaps."""
+    config = {"experiment": "math_eval", "seed": seed, "cache_dir": "/cache", "eval": {"horizons": [16]}}
+    base = fake_results("low", seed, 4)["base_stats"]["16"]
+    return results_header("math_eval", config, {"run": seed}, [16], arm_budget="N") | {
+        "sample_counts": {"problems": PROBLEMS, "samples_per_problem": 4, "m": 4}, "base_stats": {"16": base},
+        "arms": {"majority_vote": {"1": estimate(0.5) | {"tokens_mean": 16.0}}}, "gaps": {},
+    }
+
+
+def test_math_eval_runs_and_schema_1_results_in_a_sweep_are_read(tmp_path):
+    root = write_sweep(tmp_path, [("low", 0, 4), ("high", 0, 4)])
+    old_eval = {k: v for k, v in eval_results(1).items() if k not in ("schema_version", "pipeline", "horizons", "arm_budget", "arms", "gaps")}
+    for name, results in {"eval": eval_results(0), "old_eval": old_eval | {"methods": eval_results(1)["arms"]},
+                          "old_arms": schema_1(fake_results("high", 1, 4))}.items():
+        (root / name).mkdir()
+        (root / name / "results.json").write_text(json.dumps(results))
+    sweep = load_sweep(root)
+    assert [len(sweep.runs), len(sweep.math_runs), len(sweep.eval_runs)] == [0, 3, 2]
+    assert all(run.results["arms"] == eval_results(0)["arms"] for run in sweep.eval_runs)
+    old, new = (next(r for r in sweep.math_runs if r.seed == s and r.level == "high") for s in (1, 0))
+    assert list(old.results["arms"]) == list(new.results["arms"]) and old.horizons == new.horizons
+    manifest = figures_main([str(root), "--out", str(tmp_path / "figures")])
+    assert set(manifest["figures"]) == set(MATH_FIGURES)

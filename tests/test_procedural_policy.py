@@ -59,3 +59,15 @@ def test_bad_mixture_is_rejected():
         ProceduralPolicy(task, [1.5])
     with pytest.raises(ValueError, match="mixture.weights"):
         ProceduralPolicy(task, [0.5, 0.25], weights=[1.0])
+
+
+def test_policies_and_verifiers_satisfy_their_declared_protocols():
+    from vbvf.arms.verifier import Verifier
+    from vbvf.policies.lm import LMPolicy
+    from vbvf.policies.protocols import OutcomeScorer, ProcessScorer, TracePolicy, TraceVerifier
+    from vbvf.policies.scorer import HFScorer
+
+    for cls, protocol in ((ProceduralPolicy, TracePolicy), (LMPolicy, TracePolicy), (Verifier, TraceVerifier),
+                          (HFScorer, OutcomeScorer), (HFScorer, ProcessScorer)):
+        methods = [name for name, value in vars(protocol).items() if callable(value) and not name.startswith("_")]
+        assert methods and all(callable(getattr(cls, name, None)) for name in methods), (cls, protocol)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT, load_results
+from tests.conftest import ROOT, cli_env, load_results
 from vbvf.pipeline import arms as arms_module
 from vbvf.pipeline import didactic
 from vbvf.pipeline.stages import DONE, StageCache
@@ -82,7 +82,7 @@ def test_sigkill_mid_run_then_resume(tmp_path, request, reference):
     cache = tmp_path / "cache"
     cmd = [sys.executable, "-m", "vbvf.run", *SMOKE, f"cache_dir={cache}", f"hydra.run.dir={tmp_path / 'killed'}"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env=cli_env())
     deadline = time.time() + 300
     while time.time() < deadline and not list(cache.glob("base_lm/*/DONE")):
         time.sleep(0.2)
@@ -90,7 +90,7 @@ def test_sigkill_mid_run_then_resume(tmp_path, request, reference):
     proc.wait()
     assert list(cache.glob("base_lm/*/DONE")), "the base stage never finished before the deadline"
     subprocess.run([*cmd[:-1], f"hydra.run.dir={tmp_path / 'resumed'}"], cwd=tmp_path, check=True,
-                   capture_output=True, timeout=600)
+                   capture_output=True, timeout=600, env=cli_env())
     resumed = load_results(tmp_path / "resumed")
     assert any(s.startswith("base_lm/") for s in resumed["stages"]["reused"])
     for done in cache.glob("*/*"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier, verifier_labels
-from vbvf.config import TrainConfig
+from vbvf.config import HeldOutTrainConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
 from vbvf.tasks import UNSOLVED, PlantedTask
 
@@ -50,7 +50,7 @@ def toy_set(tmp_path, seed, n=64, length=6):
 def test_verifier_training_separates_a_toy_set(tmp_path):
     prompts, traces, solved, solve_time = toy_set(tmp_path, seed=0)
     n, length = traces.shape
-    cfg = VerifierConfig(labels="prefix", train=TrainConfig(max_steps=60, batch_size=32, learning_rate=1e-2, warmup_ratio=0))
+    cfg = VerifierConfig(labels="prefix", train=HeldOutTrainConfig(max_steps=60, batch_size=32, learning_rate=1e-2, warmup_ratio=0))
     log = train_verifier(TASK, tmp_path / "base", prompts, traces, solve_time, cfg, tmp_path / "verifier", seed=0)
     assert log[-1]["loss"] < 0.5 * log[0]["loss"]
     verifier = Verifier(TASK, tmp_path / "verifier", "prefix", device="cpu")
@@ -62,7 +62,7 @@ def test_held_out_verifier_quality_is_recorded(tmp_path):
     # the same separable toy set, a quarter held out: fit.json holds its BCE, AUC and Brier score
     prompts, traces, solved, solve_time = toy_set(tmp_path, seed=1)
     n = len(traces)
-    train = TrainConfig(max_steps=80, batch_size=32, learning_rate=1e-2, warmup_ratio=0, eval_every=10, patience=20)
+    train = HeldOutTrainConfig(max_steps=80, batch_size=32, learning_rate=1e-2, warmup_ratio=0, eval_every=10, patience=20)
     held = np.arange(n) % 8 < 2  # both classes held out
     train_verifier(TASK, tmp_path / "base", prompts, traces, solve_time, VerifierConfig(labels="prefix", train=train),
                    tmp_path / "verifier", seed=0, held=held)

@@ -1,8 +1,10 @@
-"""Structured configs: the typed schema behind every YAML in ``conf/``, registered in Hydra's ConfigStore.
+"""Structured configs: the typed schemas behind every YAML in ``conf/``, registered in Hydra's ConfigStore.
 
-A typo in a key or a value of the wrong type fails at composition, before any compute, with a
-message that names the key. Group options (``base=procedural``, ``base=lm``, …) each extend a
-schema registered here under their group; the YAML files only set values.
+One root schema per testbed (``DidacticConfig``, ``MathEvalConfig``, ``MathArmsConfig``, group
+``schema``); each experiment picks its own, so a key of another testbed, a typo or a value of the
+wrong type fails at composition, before any compute, with a message that names the key. Group
+options (``base=procedural``, ``base=lm``, …) each extend a schema registered here under their
+group; the YAML files only set values.
 """
 
 from __future__ import annotations
@@ -47,9 +49,14 @@ class TrainConfig:
     # resume inside the stage: save a checkpoint every this many steps (0: never) under the cache's
     # checkpoints/ folder; a rerun of an interrupted stage resumes from the newest one
     checkpoint_every: int = 0
-    # held-out stopping (didactic stages): evaluate every eval_every steps on a held-out split of the
-    # stage's own data, keep the best weights, stop after `patience` evaluations without improvement;
-    # 0 trains exactly max_steps. max_steps stays the cap.
+
+
+@dataclass
+class HeldOutTrainConfig(TrainConfig):
+    """A didactic stage's settings: the optimiser's, and held-out stopping. Every ``eval_every``
+    steps it evaluates a held-out split of the stage's own data, keeps the best weights, and stops
+    after ``patience`` evaluations without improvement; 0 trains exactly max_steps (the cap)."""
+
     eval_every: int = 0
     patience: int = 5
     holdout_fraction: float = 0.1  # VF, vf_expert, verifier: share of their own data held out (the base draws fresh traces)
@@ -85,11 +92,76 @@ class SamplerConfig:
 
 
 @dataclass
+class HFOptions:
+    """Transformers ``generate`` options (``vbvf.policies.samplers.hf.HFSampler``)."""
+
+    device: Optional[str] = None  # null: cuda if available, else cpu
+    dtype: str = "auto"
+    batch_size: int = 256  # rows (prompt × sample) per generate call
+    cache_implementation: Optional[str] = None  # null: dynamic KV cache; static: compiled on a GPU
+
+
+@dataclass
+class VLLMOptions:
+    """vLLM engine options (``vbvf.policies.samplers.vllm.VLLMSampler``)."""
+
+    tensor_parallel_size: int = 1
+    data_parallel_size: int = 1
+    dtype: str = "auto"
+    gpu_memory_utilization: float = 0.9
+    max_model_len: Optional[int] = None
+
+
+@dataclass
+class HFSamplerConfig(HFOptions):
+    """sampler=hf: a MATH sampler node, typed so a misspelt option fails at composition."""
+
+    _target_: str = "vbvf.policies.samplers.hf.HFSampler"
+    name_or_path: Optional[str] = None
+
+
+@dataclass
+class VLLMSamplerConfig(VLLMOptions):
+    """sampler=vllm."""
+
+    _target_: str = "vbvf.policies.samplers.vllm.VLLMSampler"
+    name_or_path: Optional[str] = None
+
+
+@dataclass
+class AutoSamplerConfig:
+    """sampler=auto: vLLM when importable with a GPU, else transformers, each with its options."""
+
+    _target_: str = "vbvf.policies.samplers.base.auto_sampler"
+    name_or_path: Optional[str] = None
+    hf: HFOptions = field(default_factory=HFOptions)
+    vllm: VLLMOptions = field(default_factory=VLLMOptions)
+
+
+@dataclass
+class ScorerConfig:
+    """The MATH evaluation's verifier (``vbvf.policies.scorer.HFScorer``): outcome and process scores."""
+
+    _target_: str = "vbvf.policies.scorer.HFScorer"
+    name_or_path: Optional[str] = None
+    device: Optional[str] = None
+    dtype: str = "auto"
+    batch_size: int = 16
+
+
+@dataclass
+class PretrainedModelConfig:
+    """MATH: a pretrained model (``conf/model/``)."""
+
+    name: str = "custom"
+    name_or_path: Optional[str] = None  # a hub id, a local save_pretrained dir, or gguf:REPO/FILE
+
+
+@dataclass
 class ModelConfig:
-    """A GPT-2-style LM built from config (``conf/model/``)."""
+    """Didactic: a GPT-2-style LM built from config (``conf/model/``)."""
 
     name: str = "tiny"
-    name_or_path: Optional[str] = None  # MATH: a hub id or a local save_pretrained dir
     n_layer: int = 2
     n_embd: int = 64
     n_head: int = 4
@@ -123,7 +195,7 @@ class MixtureConfig:
 class ProceduralBaseConfig:
     """base=procedural: the exact mixture policy itself, no training."""
 
-    _target_: str = "vbvf.policies.bases.procedural_base"
+    _target_: str = "vbvf.pipeline.bases.procedural_base"
     gammas: list[float] = "${mixture.gammas}"  # type: ignore[assignment]
     weights: list[float] = "${mixture.weights}"  # type: ignore[assignment]
 
@@ -132,7 +204,7 @@ class ProceduralBaseConfig:
 class LMBaseConfig:
     """base=lm: a GPT-2 (``model``) trained from scratch on traces of the procedural mixture."""
 
-    _target_: str = "vbvf.policies.bases.lm_base"
+    _target_: str = "vbvf.pipeline.bases.lm_base"
     gammas: list[float] = "${mixture.gammas}"  # type: ignore[assignment]
     weights: list[float] = "${mixture.weights}"  # type: ignore[assignment]
     model: Any = "${model}"
@@ -148,7 +220,7 @@ class BaseLMTraining:
     """Training of base=lm, kept outside ``base`` so experiments can set it whichever base is chosen."""
 
     n_traces: int = 20000  # mixture traces the base LM is trained on
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=1500, batch_size=64, learning_rate=3e-3, eval_every=100))
+    train: HeldOutTrainConfig = field(default_factory=lambda: HeldOutTrainConfig(max_steps=1500, batch_size=64, learning_rate=3e-3, eval_every=100))
     # convergence: stop once the held-out NLL is within this many nats/token of the mixture's Bayes NLL
     target_nll_gap: float = 0.02
     n_heldout: int = 2000  # fresh mixture traces on which the gap is measured (and as many on test prompts, reported)
@@ -158,11 +230,24 @@ class BaseLMTraining:
 
 @dataclass
 class DataConfig:
-    """The data budget n (training prompts per arm); for MATH, the problem sets (``math_data=...``)."""
+    """The data budget n: training prompts (problems) per arm."""
 
     n: int = 1000
-    eval: Optional[ProblemSourceConfig] = None  # MATH: problems evaluated on
-    train: Optional[ProblemSourceConfig] = None  # MATH: problems the arms train on
+
+
+@dataclass
+class MathEvalData:
+    """The problems evaluated on (``math_data=...``)."""
+
+    eval: Optional[ProblemSourceConfig] = None
+
+
+@dataclass
+class MathArmsData(DataConfig):
+    """The data budget n and the problem sets (``math_data=...``)."""
+
+    eval: Optional[ProblemSourceConfig] = None  # problems evaluated on
+    train: Optional[ProblemSourceConfig] = None  # problems the arms train on
 
 
 @dataclass
@@ -174,8 +259,15 @@ class VFConfig:
     max_rounds: int = 8  # prompts with no success after per_round·max_rounds samples are dropped
     expert_control: bool = True  # also SFT on the sharpest expert μ_1 (control)
     fit_check_prompts: int = 64  # after SFT, VF and vf_expert are sampled on this many of their own training prompts (fit.json)
-    stitch: WrongAttemptsConfig = field(default_factory=lambda: WrongAttemptsConfig(max_wrong=3))  # MATH: j per stitched trace
-    eval_traces: int = 4  # MATH: traces of at most H tokens per evaluation problem
+    train: HeldOutTrainConfig = field(default_factory=lambda: HeldOutTrainConfig(max_steps=100, batch_size=64, learning_rate=1e-3))
+
+
+@dataclass
+class MathVFConfig:
+    """MATH VF arm: SFT of π_b on one stitched trace per problem (j wrong attempts, then a right one)."""
+
+    stitch: WrongAttemptsConfig = field(default_factory=lambda: WrongAttemptsConfig(max_wrong=3))  # j per stitched trace
+    eval_traces: int = 4  # traces of at most H tokens per evaluation problem
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=100, batch_size=64, learning_rate=1e-3))
 
 
@@ -183,7 +275,14 @@ class VFConfig:
 class VerifierSection:
     labels: str = "prefix"  # prefix: "solved by step h" per step; outcome: one label per trace
     score_batch_size: int = 1024
-    max_length: int = 4096  # MATH: prompt + completion tokens; longer inputs keep their end (left truncation)
+    train: HeldOutTrainConfig = field(default_factory=lambda: HeldOutTrainConfig(max_steps=200, batch_size=64, learning_rate=1e-3))
+
+
+@dataclass
+class MathVerifierSection:
+    labels: str = "outcome"  # the MATH verifier is an outcome verifier (checked before compute)
+    score_batch_size: int = 1024
+    max_length: int = 4096  # prompt + completion tokens; longer inputs keep their end (left truncation)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_steps=200, batch_size=64, learning_rate=1e-3))
 
 
@@ -230,6 +329,14 @@ class VBConfig:
 
 
 @dataclass
+class MathVBConfig:
+    """MATH VB arm: an outcome verifier trained on labelled samples of π_b, then Best-of-N with it."""
+
+    traces_per_prompt: int = 1  # samples of π_b per training problem: the verifier's labels and the VF stitching pool
+    verifier: MathVerifierSection = field(default_factory=MathVerifierSection)
+
+
+@dataclass
 class HeterogeneityConfig:
     """MATH base heterogeneity control: SFT the pretrained model on traces with j wrong attempts
     before the right one, j ∈ {0..wrong.max_wrong}; ``enabled: false`` keeps the pretrained model."""
@@ -263,15 +370,21 @@ class ControlsConfig:
 
 
 @dataclass
-class EvalConfig:
-    """Evaluation grid and statistics: budgets H, samples per test prompt, ε grid, bootstrap."""
+class StatsConfig:
+    """Statistics of the evaluation: samples per test prompt, ε grid, bootstrap."""
 
-    horizons: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
     samples_per_prompt: int = 32  # m
     eps: list[float] = field(default_factory=lambda: [0.25, 0.5, 1.0, 2.0])
     c0: float = 0.1  # report the share of prompts with c_x(ε) ≥ c0
     confidence: float = 0.95
     n_bootstrap: int = 2000
+
+
+@dataclass
+class EvalConfig(StatsConfig):
+    """Evaluation grid and statistics: budgets H, and the statistics' settings."""
+
+    horizons: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
 
 
 @dataclass
@@ -283,8 +396,8 @@ class CacheCheckConfig:
 
 
 @dataclass
-class Config:
-    """Top-level schema; ``pipeline`` names the function that runs the experiment."""
+class RunConfig:
+    """Keys every testbed reads; ``pipeline`` names the function that runs the experiment."""
 
     experiment: str = "default"
     pipeline: str = "vbvf.pipeline.didactic.run"
@@ -292,40 +405,81 @@ class Config:
     cache_dir: str = ".vbvf_cache"  # stage artifacts, shared by runs and sweeps (see docs/DESIGN.md)
     cache_check: CacheCheckConfig = field(default_factory=CacheCheckConfig)
     torch_threads: int = 0  # > 0: torch.set_num_threads; use 1 when parallel jobs share few cores
+    sampler: Any = MISSING  # sampler=lm (didactic LM policies) or hf / vllm / auto (MATH)
+
+
+@dataclass
+class DidacticConfig(RunConfig):
+    """The planted-subsequence testbed (``vbvf/pipeline/didactic.py``)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     mixture: MixtureConfig = field(default_factory=MixtureConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    sampler: Any = MISSING  # sampler=lm (didactic LM policies) or hf / vllm / auto (MATH)
     base: Any = MISSING
     base_lm: BaseLMTraining = field(default_factory=BaseLMTraining)
+    arms: list[Any] = field(default_factory=list)  # _target_ components of vbvf/arms/components.py (conf/arms/)
     data: DataConfig = field(default_factory=DataConfig)
     vf: VFConfig = field(default_factory=VFConfig)
     vb: VBConfig = field(default_factory=VBConfig)
     controls: ControlsConfig = field(default_factory=ControlsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    # MATH evaluation (vbvf/pipeline/math_eval.py); unused by the didactic pipeline
+
+
+@dataclass
+class MathConfig(RunConfig):
+    """Keys both MATH testbeds read: the pretrained model, prompts, sampling, selection, grading."""
+
+    model: PretrainedModelConfig = field(default_factory=PretrainedModelConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     prompt: PromptConfig = field(default_factory=PromptConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
-    verifier: Any = None  # a _target_ scorer (vbvf.policies.scorer.HFScorer)
-    search: Optional[SearchConfig] = None
     grading: GradingConfig = field(default_factory=GradingConfig)
+
+
+@dataclass
+class MathEvalConfig(MathConfig):
+    """MATH evaluation of a pretrained model (``vbvf/pipeline/math_eval.py``)."""
+
+    pipeline: str = "vbvf.pipeline.math_eval.run_math_eval"
+    data: MathEvalData = field(default_factory=MathEvalData)
+    verifier: Optional[ScorerConfig] = None  # null: no verifier (verifier-free methods only)
+    search: Optional[SearchConfig] = None
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+@dataclass
+class MathArmsConfig(MathConfig):
+    """The MATH arms, VF vs VB at matched H = N·h (``vbvf/pipeline/math_arms.py``)."""
+
+    pipeline: str = "vbvf.pipeline.math_arms.run_math_arms"
+    data: MathArmsData = field(default_factory=MathArmsData)
     attempts: AttemptsConfig = field(default_factory=AttemptsConfig)
     heterogeneity: HeterogeneityConfig = field(default_factory=HeterogeneityConfig)
     format_sft: FormatSFTConfig = field(default_factory=FormatSFTConfig)
-    train_launcher: list[str] = field(default_factory=list)  # MATH training stages: [] in-process, or e.g. [accelerate, launch, --num_processes, "2"]
+    vf: MathVFConfig = field(default_factory=MathVFConfig)
+    vb: MathVBConfig = field(default_factory=MathVBConfig)
+    eval: StatsConfig = field(default_factory=StatsConfig)  # H = N·h comes from the selection grid
+    train_launcher: list[str] = field(default_factory=list)  # training stages: [] in-process, or e.g. [accelerate, launch, --num_processes, "2"]
+
+
+TESTBEDS = {"didactic": DidacticConfig, "math_eval": MathEvalConfig, "math_arms": MathArmsConfig}
 
 
 def register_configs() -> None:
     """Put the schemas in Hydra's ConfigStore (called by the entry point before composing)."""
     cs = ConfigStore.instance()
-    cs.store(name="config_schema", node=Config)
+    for name, schema in TESTBEDS.items():
+        cs.store(group="schema", name=name, node=schema, package="_global_")
     cs.store(group="task", name="planted_schema", node=TaskConfig)
     cs.store(group="mixture", name="mixture_schema", node=MixtureConfig)
     cs.store(group="base", name="procedural_schema", node=ProceduralBaseConfig)
     cs.store(group="base", name="lm_schema", node=LMBaseConfig)
     cs.store(group="model", name="gpt2_schema", node=ModelConfig)
+    cs.store(group="model", name="pretrained_schema", node=PretrainedModelConfig)
     cs.store(group="sampler", name="lm_schema", node=SamplerConfig)
+    cs.store(group="sampler", name="hf_schema", node=HFSamplerConfig)
+    cs.store(group="sampler", name="vllm_schema", node=VLLMSamplerConfig)
+    cs.store(group="sampler", name="auto_schema", node=AutoSamplerConfig)
 
 
 def build(node: DictConfig, **objects: Any) -> Any:

@@ -29,3 +29,12 @@ def experiment_draft():
         return OmegaConf.merge(*drafts)
 
     return load
+
+
+def group_option(group: str, name: str):
+    """``conf/GROUP/NAME.yaml`` without its defaults list (the schema Hydra would merge it over)."""
+    from omegaconf import OmegaConf
+
+    option = OmegaConf.load(REPO / "conf" / group / f"{name}.yaml")
+    option.pop("defaults", None)
+    return option

@@ -20,8 +20,8 @@ def test_math_smoke_through_the_cli(tmp_path):
              f"verifier.name_or_path={tmp_path / 'tiny' / 'scorer'}", f"data.eval.path={data}",
              f"cache_dir={tmp_path / 'cache'}", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     results = load_results(tmp_path / "run")
-    assert {"majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n"} <= set(results["methods"])
-    for per_n in results["methods"].values():
+    assert {"majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n"} <= set(results["arms"])
+    for per_n in results["arms"].values():
         for stats in per_n.values():
             assert 0 <= stats["accuracy"] <= 1 and stats["tokens_mean"] > 0
     assert set(results["base_stats"]) == {"16", "32", "64"}

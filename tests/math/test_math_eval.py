@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 for foundation in ("vbvf.stats", "vbvf.pipeline.artifacts", "vbvf.pipeline.seeding"):
     pytest.importorskip(foundation)  # written on the foundation branch
 
+from tests.math.conftest import group_option  # noqa: E402
 from vbvf.models.tiny_llama import save_tiny_models  # noqa: E402
 from vbvf.pipeline.math_eval import run_math_eval  # noqa: E402
 from vbvf.policies.samplers import Completion  # noqa: E402
@@ -67,7 +68,7 @@ def write_problems(path, rows):
 def draft_config(tmp_path, experiment_draft):
     """``draft_config(**overrides)``: the math_smoke draft with the groups it names, on 2 problems."""
     return lambda **overrides: OmegaConf.merge(
-        {"data": OmegaConf.load(CONF / "math_data" / "math500.yaml"), "sampler": OmegaConf.load(CONF / "sampler" / "hf.yaml")},
+        {"data": OmegaConf.load(CONF / "math_data" / "math500.yaml"), "sampler": group_option("sampler", "hf")},
         experiment_draft("math_smoke"),
         {"cache_dir": str(tmp_path / "cache"), "data": {"eval": {"path": str(write_problems(tmp_path / "p.jsonl", PROBLEMS))}}},
         overrides,
@@ -82,22 +83,22 @@ def test_scripted_samples_give_exact_accuracies_and_tokens(tmp_path, draft_confi
         eval={"samples_per_prompt": 4},
     )
     results = run_math_eval(cfg, tmp_path / "out")
-    accuracy = {name: [by_n[str(n)]["accuracy"] for n in (1, 2, 4)] for name, by_n in results["methods"].items()}
+    accuracy = {name: [by_n[str(n)]["accuracy"] for n in (1, 2, 4)] for name, by_n in results["arms"].items()}
     assert accuracy == {
         "majority_vote": [0.5, 0.5, 0.5],
         "weighted_best_of_n": [0.5, 0.5, 0.5],
         "best_of_n": [0.5, 0.0, 0.0],
         "pass_at_n": [0.5, 1.0, 1.0],
     }
-    tokens = [results["methods"]["majority_vote"][str(n)]["tokens_mean"] for n in (1, 2, 4)]
+    tokens = [results["arms"]["majority_vote"][str(n)]["tokens_mean"] for n in (1, 2, 4)]
     assert tokens == [7.5, 20.0, 60.0]
-    low, high = results["methods"]["pass_at_n"]["1"]["ci"]
+    low, high = results["arms"]["pass_at_n"]["1"]["ci"]
     assert 0 <= low <= 0.5 <= high <= 1
     # H = 16: problem 1's correct attempts take 20+ tokens, so it is never solved (σ = 0);
     # problem 2 solves at 5, 10 or 15 tokens or not at all, depending on the draws (σ > 0).
     sigma = results["base_stats"]["16"]["heterogeneity"]["per_prompt_sigma"]
     assert sigma[0] == 0.0 and sigma[1] > 0.0
-    assert json.loads((tmp_path / "out" / "results.json").read_text())["methods"] == results["methods"]
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["arms"] == results["arms"]
 
 
 def test_verifier_methods_without_a_verifier_fail_before_compute(tmp_path, draft_config):
@@ -116,8 +117,8 @@ def test_tiny_model_smoke_run_and_rerun_from_cache(tmp_path, monkeypatch, draft_
     )
     first = run_math_eval(cfg, tmp_path / "run1")
     searches = {f"{name}{vote}" for name in ("beam_search", "dvts") for vote in ("", "_majority_vote", "_weighted_vote")}
-    assert set(first["methods"]) == {"majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n"} | searches
-    for name, by_n in first["methods"].items():
+    assert set(first["arms"]) == {"majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n"} | searches
+    for name, by_n in first["arms"].items():
         for n, est in by_n.items():
             assert 0 <= est["ci"][0] <= est["accuracy"] <= est["ci"][1] <= 1, (name, n)
             assert est["tokens_mean"] > 0
@@ -128,5 +129,5 @@ def test_tiny_model_smoke_run_and_rerun_from_cache(tmp_path, monkeypatch, draft_
 
     monkeypatch.setattr(HFSampler, "sample", no_sampling)
     second = run_math_eval(cfg, tmp_path / "run2")
-    assert second["methods"] == first["methods"]
+    assert second["arms"] == first["arms"]
     assert second["base_stats"] == first["base_stats"]

@@ -48,8 +48,8 @@ def test_real_smoke_at_reduced_size(smollm2, tmp_path):
     assert fmt["data"] == {"problems": 4, "examples": 4}
     assert 0 <= fmt["answer_rate_before"] <= 1 and 0 <= fmt["answer_rate_after"] <= 1
     for method in ("majority_vote", "best_of_n", "weighted_best_of_n", "pass_at_n"):
-        for stats in results["arms"]["vb"][method].values():
+        for stats in results["arms"][method].values():
             assert 0 <= stats["accuracy"] <= 1 and 0 <= stats["answer_rate"] <= 1 and stats["tokens_mean"] > 0
     assert all(0 <= s["answer_rate"] <= 1 for s in results["arms"]["vf"].values())
-    for stats in results["base"]["stats"].values():
+    for stats in results["base_stats"].values():
         assert len(stats["heterogeneity"]["per_prompt_sigma"]) == 2 and set(stats["anti_concentration"]) == {"0.25", "0.5", "1.0", "2.0"}

@@ -3,7 +3,7 @@
 import numpy as np
 
 from vbvf.models.tiny_llama import build_tokenizer
-from vbvf.pipeline.math_samples import answered_within, final_correct_within, grade_by_attempt
+from vbvf.tasks.math.samples import answered_within, final_correct_within, grade_by_attempt
 from vbvf.policies.samplers import Completion
 from vbvf.tasks.math import GradingPool
 from vbvf.tasks.math.config import ATTEMPT_SEPARATOR as SEP

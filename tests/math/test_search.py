@@ -1,13 +1,13 @@
 import pytest
 
-from vbvf.tasks.math.search import (
+from vbvf.arms.search import (
     Proposal,
     SearchSettings,
     aggregate,
     beam_search,
     dvts,
-    split_steps,
 )
+from vbvf.tasks.math.prompts import split_steps
 
 # A tree of steps: each child is (step, tokens, finished). Every step has a fixed score.
 TREE = {

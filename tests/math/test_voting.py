@@ -4,7 +4,7 @@ import pytest
 
 from vbvf.tasks.math.answers import answer_key
 from vbvf.tasks.math.grading import GradingPool, answers_match
-from vbvf.tasks.math.voting import (
+from vbvf.arms.voting import (
     MemoMatch,
     best_of_n,
     group_answers,

@@ -28,7 +28,7 @@ from transformers import (
 from scipy.stats import mannwhitneyu
 
 from vbvf.arms.training import HeldOut, fit, trainer_args
-from vbvf.config import TrainConfig
+from vbvf.config import HeldOutTrainConfig
 from vbvf.policies.lm import evaluating, pick_device, prompt_ids
 from vbvf.tasks.planted import PlantedTask
 
@@ -40,7 +40,7 @@ class VerifierConfig:
     """How the verifier is labelled and trained."""
 
     labels: str = "prefix"  # prefix: "solved by step h" at every step; outcome: one label per trace
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: HeldOutTrainConfig = field(default_factory=HeldOutTrainConfig)
     score_batch_size: int = 1024
 
 
@@ -165,7 +165,8 @@ def train_verifier(
     model.config.pad_token_id = task.pad
     trainer = BCETrainer(
         model=model,
-        args=TrainingArguments(**trainer_args(cfg.train, out_dir, seed), remove_unused_columns=False),
+        args=TrainingArguments(**trainer_args(cfg.train, out_dir, seed), remove_unused_columns=False,
+                               gradient_checkpointing=cfg.train.gradient_checkpointing),
         train_dataset=dataset,
         data_collator=trimmed_batch,
     )

@@ -18,17 +18,19 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM
 
 from vbvf.arms.bon import best_of_n, candidate_budget, candidate_tiers
+from vbvf.arms.components import configured_arms
 from vbvf.arms.progress import ProgressReward, true_values, verifier_values
 from vbvf.arms.rewards import RewardFn, true_reward, verifier_reward
 from vbvf.arms.rl import rl_finetune
 from vbvf.arms.training import HeldOut, read_fit, sft
 from vbvf.arms.verifier import Verifier, VerifierConfig, train_verifier
 from vbvf.arms.vf import expert_traces, rejection_sample
-from vbvf.config import RLConfig, TrainConfig
+from vbvf.config import HeldOutTrainConfig, RLConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy, generated_tokens, token_nll, trace_examples
+from vbvf.policies.protocols import TracePolicy, TraceVerifier
 from vbvf.stats import paired_difference_ci, performance
 from vbvf.tasks.planted import UNSOLVED, PlantedTask
 
@@ -39,7 +41,7 @@ def plain(node) -> dict:
     return OmegaConf.to_container(node, resolve=True)
 
 
-def sample_solve_times(task: PlantedTask, policy, prompts: np.ndarray, m: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def sample_solve_times(task: PlantedTask, policy: TracePolicy, prompts: np.ndarray, m: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """m traces per prompt at budget H: solve times and generated tokens, both [prompts, m]."""
     traces = policy.sample(prompts, m, horizon, seed)
     gold = np.repeat(task.gold(prompts), m, axis=0)
@@ -77,11 +79,12 @@ class ArmRunner:
         self.base_id = f"{Path(base.model_dir).parent.name}/{Path(base.model_dir).name}"
         self.sampler = plain(cfg.sampler)
         self.fits: dict[str, dict | None] = {}  # fit.json of every trained stage, by arm (and H)
+        self._verifier: Verifier | None = None
 
     def key(self, **extra) -> dict:
         return {"base": self.base_id, "n": self.cfg.data.n, "seed": self.cfg.seed, **extra}
 
-    def holdout(self, n_items: int, train: TrainConfig, stage: str) -> np.ndarray:
+    def holdout(self, n_items: int, train: HeldOutTrainConfig, stage: str) -> np.ndarray:
         """A boolean mask of the items a stage holds out of its own data (none when it trains a fixed number of steps)."""
         held = np.zeros(n_items, dtype=bool)
         if train.eval_every > 0 and n_items >= 2:
@@ -96,7 +99,7 @@ class ArmRunner:
         NLL (patience); ``fit.json`` also records the student's success within H on the prompts it
         was trained on, sampled after training, so a student that did not fit its data is visible.
         """
-        train_cfg = TrainConfig(**train)
+        train_cfg = HeldOutTrainConfig(**train)
 
         def produce(out: Path) -> None:
             model = AutoModelForCausalLM.from_pretrained(self.base.model_dir)
@@ -175,7 +178,7 @@ class ArmRunner:
     def verifier(self) -> Verifier:
         """Label base traces on the n training prompts with their T and train the verifier (cached)."""
         vb, horizon = self.cfg.vb, max(self.cfg.eval.horizons)
-        verifier_cfg = VerifierConfig(labels=vb.verifier.labels, train=TrainConfig(**plain(vb.verifier.train)),
+        verifier_cfg = VerifierConfig(labels=vb.verifier.labels, train=HeldOutTrainConfig(**plain(vb.verifier.train)),
                                       score_batch_size=vb.verifier.score_batch_size)
         key = self.key(horizon=horizon, traces_per_prompt=vb.traces_per_prompt, verifier=plain(vb.verifier), sampler=self.sampler)
 
@@ -190,7 +193,14 @@ class ArmRunner:
         model_dir = self.cache.run("verifier", key, produce)
         return Verifier(self.task, model_dir, vb.verifier.labels, vb.verifier.score_batch_size, self.sampler["device"])
 
-    def bon(self, verifier: Verifier) -> dict[str, dict]:
+    def trained_verifier(self) -> Verifier:
+        """The verifier, trained (or loaded from the cache) once for every VB arm that needs it."""
+        if self._verifier is None:
+            self._verifier = self.verifier()
+            self.fits["verifier"] = read_fit(self._verifier.model_dir)
+        return self._verifier
+
+    def bon(self, verifier: TraceVerifier) -> dict[str, dict]:
         """BoN@N at every H with N candidates of ⌊H/N⌋ tokens (``vbvf.arms.bon``), from one nested pool."""
         bon, m = self.cfg.vb.bon, self.cfg.eval.samples_per_prompt
         n_max, horizon_max = max(bon.n_grid), max(self.cfg.eval.horizons)
@@ -226,7 +236,7 @@ class ArmRunner:
                 pool[:, :, first:stop, :budget] = tier.reshape(len(prompts), m, stop - first, budget)
         return pool
 
-    def candidates(self, verifier: Verifier, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def candidates(self, verifier: TraceVerifier, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Verifier scores, solve times and generated tokens of candidates [prompts, m, N, h] at their budget h."""
         shape, h = traces.shape[:3], traces.shape[3]
         if h == 0:  # ⌊H/N⌋ = 0: nothing generated, nothing solved
@@ -271,24 +281,26 @@ class ArmRunner:
         model_dir = self.cache.run("rl_model", key, produce)
         return self.summary(*self.evaluate(model_dir, horizon), horizon)
 
+    # --- controls -----------------------------------------------------------------------------
 
-def optimal_summary(task: PlantedTask, horizon: int, n_prompts: int, m: int, cfg: DictConfig) -> dict:
-    """Control: the optimal policy solves at T = k on every trace."""
-    t = np.full((n_prompts, m), task.prompt_length)
-    tokens = t + (task.prompt_length < horizon)  # a_1..a_k, then eos if the budget has room
-    return arm_summary(t, tokens, horizon, cfg, stage_seed(cfg.seed, "bootstrap"))
+    def optimal(self, horizon: int) -> dict:
+        """Control: the optimal policy solves at T = k on every trace."""
+        task, m = self.task, self.cfg.eval.samples_per_prompt
+        t = np.full((len(self.test_prompts), m), task.prompt_length)
+        tokens = t + (task.prompt_length < horizon)  # a_1..a_k, then eos if the budget has room
+        return self.summary(t, tokens, horizon)
 
 
 def gaps(results: dict, cfg: DictConfig, vf_arm: str = "vf", vb_arms: list[str] | None = None) -> dict:
     """Δ(H) = J_H(VB) − J_H(VF) per VB arm, paired over test prompts, with a bootstrap CI.
 
-    ``vb_arms`` default to every ``vb_*`` arm; ``vf_arm`` is the reference (VF, or VB-RL for the
-    progress arm). Only compute-matched arms have a gap: both sides must have generated at most H
-    tokens per prompt.
+    ``vb_arms`` default to every arm whose role is ``vb`` (``results['arm_roles']``); ``vf_arm`` is the
+    reference (VF, or VB-RL for the progress arm). Only compute-matched arms have a gap: both sides
+    must have generated at most H tokens per prompt.
     """
     out = {}
     seed = stage_seed(cfg.seed, "bootstrap")
-    names = [name for name in results["arms"] if name.startswith("vb_")] if vb_arms is None else vb_arms
+    names = [name for name, role in results["arm_roles"].items() if role == "vb"] if vb_arms is None else vb_arms
     for name, per_h in results["arms"].items():
         if name not in names or vf_arm not in results["arms"]:
             continue
@@ -306,33 +318,17 @@ def gaps(results: dict, cfg: DictConfig, vf_arm: str = "vf", vb_arms: list[str] 
 
 
 def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConfig, results: dict) -> None:
-    """Train and evaluate every enabled arm; fill ``results['arms']``, ``['gaps']``, ``['data_budget']``."""
+    """Train and evaluate every enabled arm (``configured_arms``); fill ``results['arms']``,
+    ``['arm_roles']``, ``['fits']``, ``['gaps']`` and ``['data_budget']``."""
     runner = ArmRunner(task, base, cache, cfg)
     arms: dict[str, dict] = {}
-    horizons = list(cfg.eval.horizons)
-    if cfg.vf.enabled:
-        arms["vf"] = {str(h): runner.vf(h) for h in horizons}
-    if cfg.vf.expert_control:
-        expert = runner.vf_expert()
-        runner.fits["vf_expert"] = read_fit(expert)
-        arms["vf_expert"] = {str(h): runner.summary(*runner.evaluate(expert, h), h) for h in horizons}
-    progress = cfg.vb.rl.progress
-    verifier = runner.verifier() if cfg.vb.bon.enabled or cfg.vb.rl.enabled or progress.enabled else None
-    if verifier is not None:
-        runner.fits["verifier"] = read_fit(verifier.model_dir)
-    if cfg.vb.bon.enabled:
-        arms.update(runner.bon(verifier))
-    if cfg.vb.rl.enabled:
-        arms["vb_rl"] = {str(h): runner.rl(h, verifier) for h in horizons}
-    if cfg.vb.rl.true_reward_control:
-        arms["rl_true"] = {str(h): runner.rl(h, None) for h in horizons}
-    if progress.enabled:
-        arms["vb_progress"] = {str(h): runner.rl(h, verifier, progress=True) for h in horizons}
-    if progress.true_control:
-        arms["rl_true_progress"] = {str(h): runner.rl(h, None, progress=True) for h in horizons}
-    if cfg.controls.optimal:
-        arms["optimal"] = {str(h): optimal_summary(task, h, len(task.test_prompts), cfg.eval.samples_per_prompt, cfg) for h in horizons}
+    roles: dict[str, str] = {}
+    for arm in configured_arms(cfg):
+        named = arm.run(runner, list(cfg.eval.horizons))
+        arms |= named
+        roles |= dict.fromkeys(named, arm.role)
     results["arms"] = arms
+    results["arm_roles"] = roles
     results["fits"] = runner.fits
     results["gaps"] = gaps(results, cfg)
     # progress against outcome reward: J_H(vb_progress) − J_H(vb_rl), paired over test prompts

@@ -18,16 +18,17 @@ from vbvf.arms.bon import CONVENTIONS, POOLS
 from vbvf.arms.training import read_fit
 from vbvf.config import build
 from vbvf.pipeline.arms import run_arms, sample_solve_times
-from vbvf.pipeline.artifacts import atomic_write_json, config_hash
+from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.fidelity import fidelity_report
 from vbvf.pipeline.figures import plot_run
 from vbvf.pipeline.report import print_results
+from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import LMPolicy
 from vbvf.policies.mixture_value import VALUE_KINDS
 from vbvf.policies.procedural import ProceduralPolicy
-from vbvf.stats import policy_statistics
+from vbvf.stats import statistics_at
 from vbvf.tasks import PlantedTask
 
 log = logging.getLogger(__name__)
@@ -62,14 +63,13 @@ def validate(cfg: DictConfig) -> None:
         raise ValueError(f"vb.bon.pool must be one of {POOLS}, got {cfg.vb.bon.pool!r}")
     if cfg.vb.rl.train.rollout not in ("generate", "static"):
         raise ValueError(f"vb.rl.train.rollout must be 'generate' or 'static', got {cfg.vb.rl.train.rollout!r}")
-    if cfg.sampler.get("decode", "generate") not in ("generate", "static"):
+    if cfg.sampler.decode not in ("generate", "static"):
         raise ValueError(f"sampler.decode must be 'generate' or 'static', got {cfg.sampler.decode!r}")
 
 
 def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:
     """Per-H performance, heterogeneity and anti-concentration of the base from its solve times."""
-    ev = cfg.eval
-    return {str(h): policy_statistics(solve_time, h, list(ev.eps), ev.c0, ev.confidence, ev.n_bootstrap, seed) for h in ev.horizons}
+    return statistics_at(lambda h: solve_time, cfg.eval.horizons, cfg.eval, seed)
 
 
 def run(cfg: DictConfig, run_dir: Path) -> dict:
@@ -87,15 +87,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     solve_time, _ = sample_solve_times(task, base, prompts, m, horizon_max, samples_seed)
     boot_seed = stage_seed(cfg.seed, "bootstrap")
 
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    results = {
-        "schema_version": 1,
-        "experiment": cfg.experiment,
-        "config": resolved,
-        "config_hash": config_hash(resolved),
-        "seeds": {"run": cfg.seed, "task": task.seed, "base_samples": samples_seed, "bootstrap": boot_seed},
+    seeds = {"run": cfg.seed, "task": task.seed, "base_samples": samples_seed, "bootstrap": boot_seed}
+    results = results_header("didactic", OmegaConf.to_container(cfg, resolve=True), seeds, list(cfg.eval.horizons)) | {
         "sample_counts": {"test_prompts": len(prompts), "samples_per_prompt": m},
-        "horizons": list(cfg.eval.horizons),
         "base_stats": base_statistics(solve_time, cfg, boot_seed),
         "arms": {},
         "gaps": {},

@@ -13,7 +13,8 @@ def _accuracy(stats: dict) -> str:
 
 def arms_table(results: dict) -> Table:
     """One row per matched budget H = N·h: VF accuracy and J_H/H, each VB method's accuracy, gaps."""
-    vb, vf, gaps = results["arms"]["vb"], results["arms"]["vf"], results["gaps"]
+    vf, gaps = results["arms"]["vf"], results["gaps"]
+    vb = {name: per_h for name, per_h in results["arms"].items() if name != "vf"}
     table = Table(title=f"MATH arms at matched tokens (base {results['level']}): accuracy [95% CI]; Δ = VB − VF")
     short = {"majority_vote": "maj", "weighted_best_of_n": "wBoN", "best_of_n": "BoN", "pass_at_n": "pass@N"}
     for col in ("H = N·h", "N", "VF acc", "VF J_H/H", "VF tokens", *(short.get(m, m) for m in vb), *(f"Δ {short.get(m, m)}" for m in gaps)):
@@ -30,5 +31,5 @@ def arms_table(results: dict) -> Table:
 
 def print_math_arms(results: dict) -> None:
     console = wide_console()
-    console.print(base_table(results["base"]["stats"], f"base π_b ({results['level']}) on test problems (config {results['config_hash']})"))
+    console.print(base_table(results["base_stats"], f"base π_b ({results['level']}) on test problems (config {results['config_hash']})"))
     console.print(arms_table(results))

@@ -86,7 +86,7 @@ def data_text(results: dict, name: str, stats: dict) -> str:
     if "data" in stats:
         d = stats["data"]
         return f"{d['samples_drawn']} samples · {d['tokens_drawn']} tok · {d['prompts_without_success']} w/o success"
-    if name.startswith("vb_"):
+    if results.get("arm_roles", {}).get(name) == "vb":
         return f"{results['data_budget']['vb_labelled_traces']} labelled traces"
     return "-"
 

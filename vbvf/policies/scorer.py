@@ -11,8 +11,7 @@ from typing import Sequence
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from vbvf.tasks.math.prompts import prompt_token_ids
-from vbvf.tasks.math.search import STEP_SEPARATOR
+from vbvf.tasks.math.prompts import STEP_SEPARATOR, prompt_token_ids
 
 
 class HFScorer:

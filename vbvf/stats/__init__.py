@@ -13,6 +13,7 @@ from vbvf.stats.summaries import (
     heterogeneity_summary,
     performance,
     policy_statistics,
+    statistics_at,
 )
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "policy_statistics",
     "scaling_fit",
     "sqrt_fit",
+    "statistics_at",
     "success",
 ]

@@ -6,7 +6,7 @@ procedural base, the LM base and every arm are summarised by the same code.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -79,3 +79,10 @@ def policy_statistics(
     stats["heterogeneity"] = heterogeneity_summary(returns, horizon)
     stats["anti_concentration"] = anti_concentration_summary(returns, eps_grid, c0)
     return stats
+
+
+def statistics_at(solve_time_at: Callable[[int], np.ndarray], horizons: Sequence[int], ev: Mapping, seed: int) -> dict:
+    """``policy_statistics`` at each H, keyed by ``str(H)``: ``solve_time_at(H)`` gives the solve
+    times [prompts, m] at budget H; ``ev`` holds ``eps``, ``c0``, ``confidence`` and ``n_bootstrap``."""
+    return {str(h): policy_statistics(solve_time_at(h), h, list(ev["eps"]), ev["c0"], ev["confidence"], ev["n_bootstrap"], seed)
+            for h in horizons}

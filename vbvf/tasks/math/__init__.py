@@ -1,4 +1,5 @@
-"""MATH testbed: data, prompts, answer extraction and grading, selection, search, trace statistics."""
+"""MATH task: data, prompts and the solution format, answer extraction and grading, graded samples,
+trace statistics. The methods that select or search among samples are arms (``vbvf/arms/``)."""
 
 from vbvf.tasks.math.answers import answer_key, extract_answer
 from vbvf.tasks.math.data import (
@@ -10,60 +11,26 @@ from vbvf.tasks.math.data import (
     select,
 )
 from vbvf.tasks.math.grading import GradingPool, answers_match, grade, grade_batch
-from vbvf.tasks.math.prompts import STEP_BY_STEP, build_prompt, prompt_token_ids
-from vbvf.tasks.math.search import (
-    AGGREGATIONS,
-    Path,
-    Proposal,
-    SearchResult,
-    SearchSettings,
-    aggregate,
-    beam_search,
-    dvts,
-    split_steps,
-)
+from vbvf.tasks.math.prompts import STEP_BY_STEP, STEP_SEPARATOR, build_prompt, prompt_token_ids, split_steps
 from vbvf.tasks.math.traces import solve_times
-from vbvf.tasks.math.voting import (
-    AnswerGroup,
-    MemoMatch,
-    best_of_n,
-    group_answers,
-    majority_vote,
-    pass_at_n,
-    weighted_best_of_n,
-)
 
 __all__ = [
-    "AGGREGATIONS",
-    "AnswerGroup",
     "GradingPool",
-    "MemoMatch",
-    "Path",
     "Problem",
     "ProblemFileError",
-    "Proposal",
     "STEP_BY_STEP",
-    "SearchResult",
-    "SearchSettings",
-    "aggregate",
+    "STEP_SEPARATOR",
     "answer_key",
     "answers_match",
-    "beam_search",
-    "best_of_n",
     "build_prompt",
-    "dvts",
     "extract_answer",
     "grade",
     "grade_batch",
-    "group_answers",
     "load_hub",
     "load_problems",
-    "majority_vote",
-    "pass_at_n",
     "prompt_token_ids",
     "read_jsonl",
     "select",
     "solve_times",
     "split_steps",
-    "weighted_best_of_n",
 ]

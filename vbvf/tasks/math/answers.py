@@ -3,7 +3,7 @@
 The key is a cheap, exact normal form: two answers with the same key are the same answer, and
 grading (:func:`vbvf.tasks.math.grading.answers_match`) accepts every pair of equal keys, so
 voting can group N answers in O(N). Different keys may still be equivalent (``\\sqrt{2}/2`` vs
-``\\frac{\\sqrt2}{2}``); :mod:`vbvf.tasks.math.voting` settles those with math-verify. Every
+``\\frac{\\sqrt2}{2}``); :mod:`vbvf.arms.voting` settles those with math-verify. Every
 function here is linear in its input (model output can be long and hostile).
 """
 

@@ -1,4 +1,5 @@
-"""Prompts for MATH: a template filled with the problem, wrapped in the chat template if any.
+"""Prompts for MATH: a template filled with the problem, wrapped in the chat template if any;
+and the solution format, steps separated by blank lines.
 
 The rendered prompt is a string; :func:`prompt_token_ids` encodes it without adding a second
 BOS when the chat template already wrote one.
@@ -7,6 +8,12 @@ BOS when the chat template already wrote one.
 from __future__ import annotations
 
 STEP_BY_STEP = "{problem}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+STEP_SEPARATOR = "\n\n"  # between the steps of a solution
+
+
+def split_steps(text: str) -> list[str]:
+    """Steps of a solution text: non-empty chunks between blank lines."""
+    return [chunk.strip() for chunk in text.split(STEP_SEPARATOR) if chunk.strip()]
 
 
 def build_prompt(problem: str, tokenizer, template: str = STEP_BY_STEP, system: str | None = None) -> str:

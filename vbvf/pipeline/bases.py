@@ -1,4 +1,4 @@
-"""Base policies π_b, built by name from ``conf/base/``: the exact procedural mixture, or an LM trained on it.
+"""The base-policy stage: π_b built by name from ``conf/base/``, the exact procedural mixture or an LM trained on it.
 
 Every factory takes the same live objects (task, stage cache, run seed, largest budget H) so the
 pipeline builds either base the same way.
@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from vbvf.arms.training import HeldOut, sft
-from vbvf.config import ModelConfig, SamplerConfig, TrainConfig
+from vbvf.config import HeldOutTrainConfig, ModelConfig, SamplerConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
@@ -42,7 +42,7 @@ def lm_base(
     ``train.patience`` evaluations without improvement, or at ``train.max_steps``). ``fit.json``
     records the curve, the final gap and whether the target was reached.
     """
-    train_cfg, model_cfg = TrainConfig(**train), ModelConfig(**model)
+    train_cfg, model_cfg = HeldOutTrainConfig(**train), ModelConfig(**model)
     if train_cfg.eval_every < 1:
         raise ValueError(f"base_lm.train.eval_every must be >= 1 (the base is held to its Bayes NLL), got {train_cfg.eval_every}")
     key = {"task": asdict(task), "gammas": list(gammas), "weights": list(weights), "model": model,

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-STEP_SEPARATOR = "\n\n"
+from vbvf.tasks.math.prompts import STEP_SEPARATOR
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,6 @@ def aggregate(step_scores: Sequence[float], aggregation: str) -> float:
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"unknown aggregation {aggregation!r}; choose from {sorted(AGGREGATIONS)}")
     return float(AGGREGATIONS[aggregation](step_scores))
-
-
-def split_steps(text: str) -> list[str]:
-    """Steps of a solution text: non-empty chunks between blank lines."""
-    return [chunk.strip() for chunk in text.split(STEP_SEPARATOR) if chunk.strip()]
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vbvf.pipeline.math_eval import Graded
 from vbvf.tasks.math import GradingPool, extract_answer
 from vbvf.tasks.math.attempts import AttemptPool, attempt_end_tokens, first_correct_end, split_attempts
+
+if TYPE_CHECKING:
+    from vbvf.policies.protocols import OutcomeScorer
+
+
+@dataclass
+class Graded:
+    """Per problem and sample: extracted answer, correctness, generated tokens, verifier score."""
+
+    answers: list[list[str | None]]
+    correct: np.ndarray  # [problems, n] bool
+    tokens: np.ndarray  # [problems, n] int
+    scores: np.ndarray | None  # [problems, n] float, None without a verifier
 
 
 @dataclass
@@ -54,6 +67,22 @@ class GradedSamples:
             flat = [(a, ok) for attempts, oks in zip(row, grades) for a, ok in zip(attempts, oks) if a.strip()]
             pools.append(AttemptPool([a for a, ok in flat if ok], [a for a, ok in flat if not ok], reference))
         return pools
+
+
+def grade_samples(problems, prompts, samples, pool: GradingPool, verifier: OutcomeScorer | None) -> Graded:
+    """Extract, grade and (with a verifier) score every sample."""
+    flat = [(p.answer, c.text) for p, completions in zip(problems, samples) for c in completions]
+    shape = (len(samples), len(samples[0]))
+    scores = None
+    if verifier is not None:
+        texts = [(prompt, c.text) for prompt, completions in zip(prompts, samples) for c in completions]
+        scores = np.array(verifier.score_outcomes(*zip(*texts))).reshape(shape)
+    return Graded(
+        answers=[[extract_answer(c.text) for c in completions] for completions in samples],
+        correct=np.array(pool.grade(flat), dtype=bool).reshape(shape),
+        tokens=np.array([[c.n_tokens for c in completions] for completions in samples]).reshape(shape),
+        scores=scores,
+    )
 
 
 def _last_answer(attempts: list[str]) -> str | None:

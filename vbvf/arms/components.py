@@ -1,0 +1,100 @@
+"""The didactic arms as components behind one protocol: each trains its (cached) stages and returns
+its per-H summaries, tokens included; ``role`` says what it is to the gap (SPEC §2).
+
+``role`` replaces any contract on arm names: ``gaps`` pairs every ``vb`` arm with the ``vf`` arm,
+``control`` arms are reported only. The run's arms are the ``arms:`` list of ``_target_`` entries
+(``conf/arms/didactic.yaml``), each ``enabled`` by its usual switch; a new arm is one class here
+plus one entry there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from omegaconf import DictConfig
+
+from vbvf.arms.training import read_fit
+from vbvf.config import build
+
+if TYPE_CHECKING:
+    from vbvf.pipeline.arms import ArmRunner
+
+ROLES = ("vf", "vb", "control")
+
+
+class Arm(Protocol):
+    role: str  # one of ROLES
+    enabled: bool
+
+    def run(self, runner: ArmRunner, horizons: list[int]) -> dict[str, dict[str, dict]]:
+        """Train what the arm needs and evaluate it at every H: ``{arm name: {str(H): summary}}``."""
+
+
+@dataclass
+class VF:
+    """SFT on one success within H per prompt, trained per H."""
+
+    enabled: bool = True
+    role = "vf"
+
+    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+        return {"vf": {str(h): runner.vf(h) for h in horizons}}
+
+
+@dataclass
+class ExpertControl:
+    """SFT on traces of the sharpest expert μ_1, trained once."""
+
+    enabled: bool = True
+    role = "control"
+
+    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+        expert = runner.vf_expert()
+        runner.fits["vf_expert"] = read_fit(expert)
+        return {"vf_expert": {str(h): runner.summary(*runner.evaluate(expert, h), h) for h in horizons}}
+
+
+@dataclass
+class BestOfN:
+    """The verifier picks one of N base candidates of ⌊H/N⌋ tokens, for each N of ``vb.bon.n_grid``."""
+
+    enabled: bool = True
+    role = "vb"
+
+    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+        return runner.bon(runner.trained_verifier())
+
+
+@dataclass
+class RL:
+    """GRPO from π_b, per H, with the verifier's score (``vb``) or the true return (``control``) as
+    reward; ``progress``: each token credited with the increase of a prefix value."""
+
+    name: str
+    role: str
+    progress: bool = False
+    enabled: bool = True
+
+    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+        verifier = runner.trained_verifier() if self.role == "vb" else None
+        return {self.name: {str(h): runner.rl(h, verifier, progress=self.progress) for h in horizons}}
+
+
+@dataclass
+class OptimalControl:
+    """The optimal policy: T = k on every trace."""
+
+    enabled: bool = True
+    role = "control"
+
+    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+        return {"optimal": {str(h): runner.optimal(h) for h in horizons}}
+
+
+def configured_arms(cfg: DictConfig) -> list[Arm]:
+    """The enabled arms of ``cfg.arms``, in the order they are trained and reported."""
+    arms = [build(node) for node in cfg.arms]
+    if unknown := [arm.role for arm in arms if arm.role not in ROLES]:
+        raise ValueError(f"arms: roles {unknown} are not among {ROLES}")
+    return [arm for arm in arms if arm.enabled]

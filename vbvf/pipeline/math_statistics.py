@@ -1,0 +1,68 @@
+"""Statistics of a MATH-arms run: matched budgets, answer rates, VF and base statistics per H, gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vbvf.arms.selection import SELECTIONS
+from vbvf.stats import mean_ci, paired_difference_ci, performance, statistics_at
+from vbvf.tasks.math import answer_key, solve_times
+from vbvf.tasks.math.samples import GradedSamples, answered_within, final_correct_within
+
+
+def answer_rate(answers: list[list[str | None]]) -> float:
+    """Share of samples with a boxed answer."""
+    flat = [a for row in answers for a in row]
+    return sum(a is not None for a in flat) / max(1, len(flat))
+
+
+def answer_keys(answers: list[list[str | None]]) -> np.ndarray:
+    """Canonical keys of the answers ("" for none), stored so selection can be redone offline (``analysis/``)."""
+    return np.array([[answer_key(a) if a is not None else "" for a in row] for row in answers], dtype=str)
+
+
+def horizons(cfg: dict) -> list[int]:
+    """Matched budgets H = N·h for each N of the grid (h = sampling.max_tokens)."""
+    return [n * cfg["sampling"]["max_tokens"] for n in cfg["selection"]["n_grid"]]
+
+
+def vf_statistics(golds, graded: GradedSamples, tokenizer, pool, cfg: dict, seed: int) -> dict:
+    """Per H: final-answer accuracy, answer rate and bi-level return (T = end of the first correct attempt) of
+    VF traces of at most H tokens, tokens generated, and the per-problem accuracy for gaps."""
+    ev = cfg["eval"]
+    out = {}
+    answered = answered_within(graded, horizons(cfg), tokenizer)
+    for horizon, correct in final_correct_within(golds, graded, horizons(cfg), tokenizer, pool).items():
+        per_problem = correct.mean(axis=1)
+        acc = mean_ci(per_problem, ev["confidence"], ev["n_bootstrap"], seed)
+        stats = performance(graded.solved_at, horizon, ev["confidence"], ev["n_bootstrap"], seed)
+        out[str(horizon)] = stats | {
+            "accuracy": acc.value, "ci": [acc.low, acc.high], "n": acc.n, "answer_rate": float(answered[horizon].mean()),
+            "tokens_mean": float(np.minimum(graded.tokens, horizon).mean()),
+            "per_problem_accuracy": per_problem.tolist(),
+        }
+    return out
+
+
+def base_statistics(graded: GradedSamples, cfg: dict, seed: int) -> dict:
+    """σ_x, c_x(ε) and J_H of π_b at each matched H, from budget-H traces of its first m samples."""
+    m = cfg["eval"]["samples_per_prompt"]
+    tokens, solved_at = graded.tokens[:, :m], graded.solved_at[:, :m]
+    return statistics_at(lambda h: solve_times(tokens, np.isfinite(solved_at), h, n_traces=m, seed=seed, solved_at=solved_at),
+                         horizons(cfg), cfg["eval"], seed)
+
+
+def gaps(vb_correct: dict, vf: dict, cfg: dict, seed: int) -> dict:
+    """Δ(H) = accuracy(VB method at N) − accuracy(VF at H = N·h), paired over problems, with CIs,
+    for the methods that use the verifier."""
+    ev = cfg["eval"]
+    out = {}
+    for method, per_n in vb_correct.items():
+        if not SELECTIONS[method][1]:
+            continue
+        out[method] = {}
+        for n, horizon in zip(cfg["selection"]["n_grid"], horizons(cfg)):
+            est = paired_difference_ci(np.asarray(per_n[n], dtype=float), np.asarray(vf[str(horizon)]["per_problem_accuracy"]),
+                                       ev["confidence"], ev["n_bootstrap"], seed)
+            out[method][str(horizon)] = est.to_dict()
+    return out
