@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from vbvf.arms.training import HeldOut, sft
-from vbvf.config import TrainConfig
+from vbvf.config import HeldOutTrainConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
 from vbvf.pipeline.stages import StageCache
 from vbvf.policies.lm import token_nll, trace_examples
@@ -23,7 +23,7 @@ from vbvf.policies.procedural import ProceduralPolicy
 from vbvf.tasks.planted import PlantedTask
 
 TASK = PlantedTask(vocab_size=4, prompt_length=3, n_train=40, n_test=2)
-TRAIN = TrainConfig(max_steps=8, batch_size=4, learning_rate=1e-2, warmup_ratio=0.0, eval_every=2, patience=10,
+TRAIN = HeldOutTrainConfig(max_steps=8, batch_size=4, learning_rate=1e-2, warmup_ratio=0.0, eval_every=2, patience=10,
                     checkpoint_every=2)
 
 
