@@ -10,15 +10,14 @@ plus one entry there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import Any, Protocol, Sequence
 
-from omegaconf import DictConfig
+import numpy as np
 
 from vbvf.arms.training import read_fit
 from vbvf.config import build
-
-if TYPE_CHECKING:
-    from vbvf.pipeline.arms import ArmRunner
+from vbvf.policies.protocols import TraceVerifier
 
 ROLES = ("vf", "vb", "control")
 
@@ -27,8 +26,24 @@ class Arm(Protocol):
     role: str  # one of ROLES
     enabled: bool
 
-    def run(self, runner: ArmRunner, horizons: list[int]) -> dict[str, dict[str, dict]]:
-        """Train what the arm needs and evaluate it at every H: ``{arm name: {str(H): summary}}``."""
+    def run(self, runner: Any, horizons: list[int]) -> dict[str, dict[str, dict]]:
+        """Train what the arm needs and evaluate it at every H: ``{arm name: {str(H): summary}}``;
+        ``runner`` is the testbed's (``DidacticRunner`` here, ``math_components.MathRunner``)."""
+
+
+class DidacticRunner(Protocol):
+    """What the didactic arms use of their runner (``vbvf.pipeline.arms.ArmRunner``): arms never import the pipeline."""
+
+    fits: dict[str, dict | None]
+
+    def vf(self, horizon: int) -> dict: ...
+    def vf_expert(self) -> Path: ...
+    def evaluate(self, model_dir: Path, horizon: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def summary(self, solve_time: np.ndarray, tokens: np.ndarray, horizon: int, tokens_per_prompt: np.ndarray | None = None) -> dict: ...
+    def trained_verifier(self) -> TraceVerifier: ...
+    def bon(self, verifier: TraceVerifier) -> dict[str, dict]: ...
+    def rl(self, horizon: int, verifier: TraceVerifier | None, progress: bool = False) -> dict: ...
+    def optimal(self, horizon: int) -> dict: ...
 
 
 @dataclass
@@ -38,7 +53,7 @@ class VF:
     enabled: bool = True
     role = "vf"
 
-    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+    def run(self, runner: DidacticRunner, horizons: list[int]) -> dict:
         return {"vf": {str(h): runner.vf(h) for h in horizons}}
 
 
@@ -49,7 +64,7 @@ class ExpertControl:
     enabled: bool = True
     role = "control"
 
-    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+    def run(self, runner: DidacticRunner, horizons: list[int]) -> dict:
         expert = runner.vf_expert()
         runner.fits["vf_expert"] = read_fit(expert)
         return {"vf_expert": {str(h): runner.summary(*runner.evaluate(expert, h), h) for h in horizons}}
@@ -62,7 +77,7 @@ class BestOfN:
     enabled: bool = True
     role = "vb"
 
-    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+    def run(self, runner: DidacticRunner, horizons: list[int]) -> dict:
         return runner.bon(runner.trained_verifier())
 
 
@@ -76,7 +91,7 @@ class RL:
     progress: bool = False
     enabled: bool = True
 
-    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+    def run(self, runner: DidacticRunner, horizons: list[int]) -> dict:
         verifier = runner.trained_verifier() if self.role == "vb" else None
         return {self.name: {str(h): runner.rl(h, verifier, progress=self.progress) for h in horizons}}
 
@@ -88,13 +103,13 @@ class OptimalControl:
     enabled: bool = True
     role = "control"
 
-    def run(self, runner: ArmRunner, horizons: list[int]) -> dict:
+    def run(self, runner: DidacticRunner, horizons: list[int]) -> dict:
         return {"optimal": {str(h): runner.optimal(h) for h in horizons}}
 
 
-def configured_arms(cfg: DictConfig) -> list[Arm]:
-    """The enabled arms of ``cfg.arms``, in the order they are trained and reported."""
-    arms = [build(node) for node in cfg.arms]
+def configured_arms(nodes: Sequence) -> list[Arm]:
+    """The enabled arms of an ``arms:`` list (``cfg.arms``), in the order they are trained and reported."""
+    arms = [build(node) for node in nodes]
     if unknown := [arm.role for arm in arms if arm.role not in ROLES]:
         raise ValueError(f"arms: roles {unknown} are not among {ROLES}")
     return [arm for arm in arms if arm.enabled]

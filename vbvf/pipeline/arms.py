@@ -323,7 +323,7 @@ def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConf
     runner = ArmRunner(task, base, cache, cfg)
     arms: dict[str, dict] = {}
     roles: dict[str, str] = {}
-    for arm in configured_arms(cfg):
+    for arm in configured_arms(cfg.arms):
         named = arm.run(runner, list(cfg.eval.horizons))
         arms |= named
         roles |= dict.fromkeys(named, arm.role)

@@ -15,6 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from vbvf.arms.bon import CONVENTIONS, POOLS
+from vbvf.arms.components import configured_arms
 from vbvf.arms.training import read_fit
 from vbvf.config import build
 from vbvf.pipeline.arms import run_arms, sample_solve_times
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 def validate(cfg: DictConfig) -> None:
     """Value checks the schema cannot express; raise before any compute, naming the key."""
     horizons = list(cfg.eval.horizons)
+    configured_arms(cfg.arms)  # a misspelt _target_ or role fails here, naming it
     if not horizons or any(h < 1 for h in horizons) or sorted(set(horizons)) != horizons:
         raise ValueError(f"eval.horizons must be a non-empty increasing list of positive ints, got {horizons}")
     if cfg.eval.samples_per_prompt < 2:
