@@ -5,6 +5,7 @@ from hydra.errors import ConfigCompositionException as HydraCompositionError
 
 from tests.conftest import CONF, run_cli
 from vbvf.pipeline.didactic import validate
+from vbvf.pipeline.math_arms import run_math_arms
 
 
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
@@ -55,7 +56,7 @@ def test_progress_arm_settings_are_checked_before_compute(compose_config, overri
     ("math_arms", "verifier.name_or_path=x", "verifier"),
     ("math_eval", "vf.per_round=2", "vf"),
     ("math_eval", "base=lm", "base"),
-    ("math_arms", "arms=didactic", "arms"),
+    ("math_eval", "arms=math", "arms"),
 ])
 def test_a_knob_of_another_testbed_fails_at_composition(compose_config, experiment, override, key):
     """Each experiment composes against its testbed's root schema: knobs it would ignore are refused, by name."""
@@ -77,3 +78,21 @@ def test_target_nodes_are_typed(compose_config, experiment, override, key):
         return
     with pytest.raises(HydraCompositionError, match=key):
         compose_config([f"experiment={experiment}", override])
+
+
+@pytest.mark.parametrize("experiment,override,message", [
+    ("didactic", "arms.0._target_=vbvf.arms.components.VFF", "vbvf.arms.components.VFF"),
+    ("didactic", "arms.3.role=vbb", "vbb"),
+    ("math_arms_smoke", "arms.3._target_=vbvf.arms.math_components.Selektion", "vbvf.arms.math_components.Selektion"),
+    ("math_arms_smoke", "arms.1.role=controll", "controll"),
+    ("math_arms_smoke", "arms=didactic", "vf.enabled"),  # the didactic arms' switches are no MATH keys
+    ("math_arms_smoke", "selection.methods=[best_of_n,best_of_m]", "best_of_m"),
+])
+def test_a_misspelt_arm_fails_before_compute_naming_it(compose_config, tmp_path, experiment, override, message):
+    """Each entry of the arms: list is built (not run) by the pipeline's checks: a _target_ or role
+    that does not exist, or a MATH selection rule without an arm, stops the run before any compute."""
+    cfg = compose_config([f"experiment={experiment}", "model.name_or_path=/nonexistent", override]
+                         if experiment.startswith("math") else [f"experiment={experiment}", override])
+    with pytest.raises(Exception, match=message):
+        validate(cfg) if experiment == "didactic" else run_math_arms(cfg, tmp_path)
+    assert not any(tmp_path.iterdir())

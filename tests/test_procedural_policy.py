@@ -62,12 +62,16 @@ def test_bad_mixture_is_rejected():
 
 
 def test_policies_and_verifiers_satisfy_their_declared_protocols():
+    from vbvf.arms.components import DidacticRunner
+    from vbvf.arms.math_components import MathRunner
     from vbvf.arms.verifier import Verifier
+    from vbvf.pipeline.arms import ArmRunner
+    from vbvf.pipeline.math_runner import MathArms
     from vbvf.policies.lm import LMPolicy
     from vbvf.policies.protocols import OutcomeScorer, ProcessScorer, TracePolicy, TraceVerifier
     from vbvf.policies.scorer import HFScorer
 
     for cls, protocol in ((ProceduralPolicy, TracePolicy), (LMPolicy, TracePolicy), (Verifier, TraceVerifier),
-                          (HFScorer, OutcomeScorer), (HFScorer, ProcessScorer)):
+                          (HFScorer, OutcomeScorer), (HFScorer, ProcessScorer), (ArmRunner, DidacticRunner), (MathArms, MathRunner)):
         methods = [name for name, value in vars(protocol).items() if callable(value) and not name.startswith("_")]
         assert methods and all(callable(getattr(cls, name, None)) for name in methods), (cls, protocol)

@@ -452,6 +452,7 @@ class MathArmsConfig(MathConfig):
     """The MATH arms, VF vs VB at matched H = N·h (``vbvf/pipeline/math_arms.py``)."""
 
     pipeline: str = "vbvf.pipeline.math_arms.run_math_arms"
+    arms: list[Any] = field(default_factory=list)  # _target_ components of vbvf/arms/math_components.py (conf/arms/math.yaml)
     data: MathArmsData = field(default_factory=MathArmsData)
     attempts: AttemptsConfig = field(default_factory=AttemptsConfig)
     heterogeneity: HeterogeneityConfig = field(default_factory=HeterogeneityConfig)

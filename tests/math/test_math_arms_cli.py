@@ -62,7 +62,9 @@ def test_math_arms_smoke_produces_both_arms_and_resumes(setup, smoke):
     assert list(first["arms"]) == ["vf", "majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n"]
     for method, per_h in list(first["arms"].items())[1:]:
         assert list(per_h) == horizons and [s["N"] for s in per_h.values()] == [1, 2]
-    assert set(first["gaps"]) == {"weighted_best_of_n", "best_of_n"}
+    assert first["arm_roles"] == {"vf": "vf", "majority_vote": "control", "weighted_best_of_n": "vb", "best_of_n": "vb",
+                                  "pass_at_n": "control"}  # conf/arms/math.yaml
+    assert set(first["gaps"]) == {name for name, role in first["arm_roles"].items() if role == "vb"}
     for per_h in first["gaps"].values():
         assert all(g["low"] <= g["value"] <= g["high"] for g in per_h.values())
     assert set(first["base_stats"]) == set(horizons)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from vbvf.arms.components import configured_arms
 from vbvf.arms.math_training import load_tokenizer
 from vbvf.arms.selection import check_selection
 from vbvf.config import MathArmsConfig
@@ -35,7 +36,7 @@ from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.math_eval import typed_config
 from vbvf.pipeline.math_report import print_math_arms
 from vbvf.pipeline.math_runner import MathArms
-from vbvf.pipeline.math_statistics import answer_keys, answer_rate, base_statistics, gaps, horizons, vf_statistics
+from vbvf.pipeline.math_statistics import answer_keys, answer_rate, base_statistics, gaps, horizons
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
@@ -54,6 +55,9 @@ def validate(cfg: dict) -> None:
         if not cfg["data"].get(key):
             raise ValueError(f"data.{key}: a problem source is required (e.g. math_data=math_train)")
     check_selection(cfg["selection"], has_verifier=True)  # the arms train their verifier
+    arms = configured_arms(cfg["arms"])  # a misspelt _target_ or role fails here, naming it
+    if missing := [m for m in cfg["selection"]["methods"] if m not in {getattr(arm, "method", None) for arm in arms}]:
+        raise ValueError(f"selection.methods: {missing} have no arm in arms (conf/arms/math.yaml)")
     if cfg["vb"]["verifier"]["labels"] != "outcome":
         raise ValueError(f"vb.verifier.labels={cfg['vb']['verifier']['labels']!r}: the MATH verifier is an outcome verifier (set outcome)")
     if cfg["attempts"]["correct_source"] not in CORRECT_SOURCES:
@@ -110,14 +114,16 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     seeds = {"bootstrap": stage_seed(cfg["seed"], "bootstrap"), "traces": stage_seed(cfg["seed"], "traces")}
     with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"], cfg["grading"]["set_relation"]) as pool:
         run = MathArms(cfg, cache, pool, load_tokenizer(pretrained), pretrained, train_problems, eval_problems)
-        base, formatting = run.base_policy()
-        train = run.arm_samples(base)
-        vf_model = run.vf_model(base, train)
-        verifier_dir = run.verifier_model(base, train)
-        base_eval, graded, scores = run.base_eval(base, verifier_dir)
-        vb_correct, vb = run.vb_selections(graded, seeds["bootstrap"])
-        vf_eval = run.vf_eval(vf_model)
-        vf = vf_statistics([p.answer for p in eval_problems], vf_eval, run.tokenizer, pool, cfg, seeds["bootstrap"])
+        arms: dict[str, dict] = {}
+        roles: dict[str, str] = {}
+        for arm in configured_arms(cfg["arms"]):
+            named = arm.run(run, horizons(cfg))
+            arms |= named
+            roles |= dict.fromkeys(named, arm.role)
+        (base, formatting), train = run.base, run.train
+        base_eval, graded, scores = run.scored
+        vf_eval, vf = run.vf_evaluated  # also without a VF arm: graded.npz and the gaps' reference
+        vb_correct = {name: run.selected[0][name] for name, role in roles.items() if role == "vb"}
 
     het = cfg["heterogeneity"]
     results = results_header("math_arms", cfg, seeds | {"sampling": cfg["sampling"]["seed"], "run": cfg["seed"]}, horizons(cfg)) | {
@@ -136,7 +142,8 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
         "format_sft": formatting,
         "base": {"model": base, "sft_data": run.reports.get("math_base"), "answer_rate": answer_rate(graded.answers)},
         "base_stats": base_statistics(base_eval, cfg, seeds["traces"]),
-        "arms": {"vf": vf} | vb,
+        "arms": arms,
+        "arm_roles": roles,
         "gaps": gaps(vb_correct, vf, cfg, seeds["bootstrap"]),
         "stages": cache.summary(),
         "timing_s": {"total": time.perf_counter() - start},

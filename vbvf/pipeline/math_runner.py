@@ -1,12 +1,13 @@
-"""The MATH arms' stages (``run_math_arms`` calls them in order); trained models go through the stage
-cache and samples through the sample cache."""
+"""The MATH arms' stages; trained models go through the stage cache and samples through the sample
+cache. The arms (``vbvf/arms/math_components.py``) pull what they need (``vf_arm``, ``selection_arm``);
+each shared stage runs once."""
 
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,7 +18,7 @@ from vbvf.arms.selection import accuracy_estimate, selection_correct
 from vbvf.arms.voting import MemoMatch
 from vbvf.config import TrainConfig
 from vbvf.pipeline.artifacts import atomic_write_json
-from vbvf.pipeline.math_statistics import answer_rate, horizons
+from vbvf.pipeline.math_statistics import answer_rate, horizons, vf_statistics
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import DONE, StageCache
 from vbvf.policies.samplers import CachedSampler, LazySampler, SamplingParams, backend_of
@@ -32,8 +33,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class MathArms:
-    """One run's shared state (config, caches, grading pool, tokenizer, problems) and its stages, in order:
-    base policy → arm samples → VF model, verifier → base evaluation → VB selections → VF evaluation."""
+    """One run's shared state (config, caches, grading pool, tokenizer, problems) and its stages:
+    base policy → arm samples → VF model → VF evaluation; arm samples → verifier → base evaluation →
+    selections. The cached properties run each stage once, when an arm (or the pipeline) first needs it."""
 
     cfg: dict
     cache: StageCache
@@ -210,3 +212,45 @@ class MathArms:
     def vf_eval(self, vf_model: str) -> GradedSamples:
         """Stage 7, VF at test: ``vf.eval_traces`` traces of at most the largest H per evaluation problem."""
         return self.sample(vf_model, self.eval_problems, self.cfg["vf"]["eval_traces"], horizons(self.cfg)[-1])
+
+    # --- each stage once, for the arms and the pipeline -----------------------------------------
+
+    @property
+    def bootstrap_seed(self) -> int:
+        return stage_seed(self.cfg["seed"], "bootstrap")
+
+    @cached_property
+    def base(self) -> tuple[str, dict | None]:
+        """π_b's directory and the format SFT's report (``base_policy``)."""
+        return self.base_policy()
+
+    @cached_property
+    def train(self) -> GradedSamples:
+        """The data of both arms (``arm_samples``)."""
+        return self.arm_samples(self.base[0])
+
+    @cached_property
+    def scored(self) -> tuple[GradedSamples, Graded, np.ndarray]:
+        """π_b's evaluation samples, graded and scored by the verifier it trains (``base_eval``)."""
+        base = self.base[0]
+        return self.base_eval(base, self.verifier_model(base, self.train))
+
+    @cached_property
+    def selected(self) -> tuple[dict, dict]:
+        """Every rule of ``selection.methods`` on the scored samples (``vb_selections``)."""
+        return self.vb_selections(self.scored[1], self.bootstrap_seed)
+
+    @cached_property
+    def vf_evaluated(self) -> tuple[GradedSamples, dict]:
+        """VF's test traces (``vf_eval`` of the ``vf_model`` it trains) and their per-H statistics."""
+        graded = self.vf_eval(self.vf_model(self.base[0], self.train))
+        golds = [p.answer for p in self.eval_problems]
+        return graded, vf_statistics(golds, graded, self.tokenizer, self.pool, self.cfg, self.bootstrap_seed)
+
+    def vf_arm(self) -> dict:
+        """The VF arm's summary per H."""
+        return self.vf_evaluated[1]
+
+    def selection_arm(self, method: str) -> dict:
+        """A selection rule's summary per H (its N, accuracy, tokens and answer rate)."""
+        return self.selected[1][method]

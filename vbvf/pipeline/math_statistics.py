@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from vbvf.arms.selection import SELECTIONS
 from vbvf.stats import mean_ci, paired_difference_ci, performance, statistics_at
 from vbvf.tasks.math import answer_key, solve_times
 from vbvf.tasks.math.samples import GradedSamples, answered_within, final_correct_within
@@ -53,13 +52,11 @@ def base_statistics(graded: GradedSamples, cfg: dict, seed: int) -> dict:
 
 
 def gaps(vb_correct: dict, vf: dict, cfg: dict, seed: int) -> dict:
-    """Δ(H) = accuracy(VB method at N) − accuracy(VF at H = N·h), paired over problems, with CIs,
-    for the methods that use the verifier."""
+    """Δ(H) = accuracy(VB method at N) − accuracy(VF at H = N·h), paired over problems, with CIs, for
+    each method of ``vb_correct`` (the arms whose role is ``vb``: ``results['arm_roles']``)."""
     ev = cfg["eval"]
     out = {}
     for method, per_n in vb_correct.items():
-        if not SELECTIONS[method][1]:
-            continue
         out[method] = {}
         for n, horizon in zip(cfg["selection"]["n_grid"], horizons(cfg)):
             est = paired_difference_ci(np.asarray(per_n[n], dtype=float), np.asarray(vf[str(horizon)]["per_problem_accuracy"]),
