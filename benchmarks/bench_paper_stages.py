@@ -43,9 +43,9 @@ MIXTURES = {"low": [0.5], "mid": [1.0, 0.5, 0.25, 0.125],
             "high": [1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625]}
 BASE_VARIANTS = {  # name: TrainConfig overrides over the paper's base_lm.train (batch 256, lr 3e-4)
     "old (paper config)": {},
-    "fused adamw + length groups": {"optim": "adamw_torch_fused", "group_by_length": True},
-    "+ batch 1024": {"optim": "adamw_torch_fused", "group_by_length": True, "batch_size": 1024},
-    "+ torch.compile, pad to 16": {"optim": "adamw_torch_fused", "group_by_length": True, "batch_size": 1024,
+    "length groups": {"group_by_length": True},
+    "+ batch 1024": {"group_by_length": True, "batch_size": 1024},
+    "+ torch.compile, pad to 16": {"group_by_length": True, "batch_size": 1024,
                                    "torch_compile": True, "pad_to_multiple_of": 16},
 }
 

@@ -42,7 +42,7 @@ class TrainConfig:
     gradient_accumulation_steps: int = 1  # effective batch = batch_size · this · processes
     gradient_checkpointing: bool = False  # trades compute for memory; worth it only for large models
     # speed (docs/PERFORMANCE.md "Didactic study at paper scale"): none changes what is learnt, only how fast
-    optim: str = "adamw_torch"  # transformers optimizer name; adamw_torch_fused: one fused kernel per step (GPU)
+    optim: Optional[str] = None  # transformers optimizer name; null: its default (adamw_torch_fused on torch >= 2.8)
     group_by_length: bool = False  # batches of similar lengths (transformers' length-grouped sampler): less padding
     torch_compile: bool = False  # torch.compile the model for training (pair with pad_to_multiple_of)
     pad_to_multiple_of: Optional[int] = None  # pad each batch to a multiple of this many tokens: few compiled shapes

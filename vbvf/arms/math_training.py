@@ -85,6 +85,7 @@ def _train_sft(model_dir: str, data: Dataset, out: Path, train: TrainConfig, see
 
 def _train_verifier(model_dir: str, data: Dataset, out: Path, train: TrainConfig, seed: int) -> list[dict]:
     tokenizer = load_tokenizer(model_dir)
+    torch.manual_seed(seed)  # the new scalar head's initial weights: from the stage seed, not from what ran before
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=1, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id  # the head reads the last non-pad token
     trainer = BCETrainer(

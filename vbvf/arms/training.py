@@ -59,7 +59,7 @@ def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
         data_seed=seed,
         disable_tqdm=False,
         dataloader_num_workers=0,
-        optim=train.optim,
+        **({"optim": train.optim} if train.optim else {}),
         torch_compile=train.torch_compile,
         **length_grouping(train.group_by_length),
         **precision(train.bf16),

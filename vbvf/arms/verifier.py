@@ -161,6 +161,7 @@ def train_verifier(
     head = np.full((len(ids), ids.shape[1] - traces.shape[1]), -100.0, dtype=np.float32)
     labels = np.concatenate([head, verifier_labels(task, traces[~held], solve_time[~held], cfg.labels)], axis=1)
     dataset = Dataset.from_dict({"input_ids": ids, "attention_mask": attention, "labels": labels, "length": attention.sum(axis=1)})
+    torch.manual_seed(seed)  # the new scalar head's initial weights: from the stage seed, not from what ran before
     model = AutoModelForTokenClassification.from_pretrained(base_dir, num_labels=1)
     model.config.pad_token_id = task.pad
     trainer = BCETrainer(
