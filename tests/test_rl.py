@@ -81,10 +81,11 @@ def mean_true_reward(model_dir, prompts: np.ndarray, n_samples: int) -> tuple[fl
     return rewards.mean(), rewards.std(ddof=1) / np.sqrt(rewards.size)
 
 
-def test_grpo_on_true_reward_improves_performance(tmp_path, one_thread):
+@pytest.mark.parametrize("rollout", ["generate", "static"])  # trl's generate, or the StaticDecoder via rollout_func
+def test_grpo_on_true_reward_improves_performance(tmp_path, one_thread, rollout):
     prompts = TASK.train_prompts
     sft_base(tmp_path / "base", prompts)
-    cfg = RLConfig(max_steps=40, batch_size=4, num_generations=8, learning_rate=3e-3, beta=0.05)
+    cfg = RLConfig(max_steps=40, batch_size=4, num_generations=8, learning_rate=3e-3, beta=0.05, rollout=rollout)
     log = rl_finetune(tmp_path / "base", TASK, prompts, true_reward(TASK, H), H, cfg, tmp_path / "rl", seed=0)
 
     assert all(row["kl"] >= 0 for row in log) and any(row["kl"] > 0 for row in log)  # the KL-to-π_b term is on
