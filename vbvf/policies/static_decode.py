@@ -22,10 +22,12 @@ from transformers import StaticCache
 
 
 def _cache_kwargs(model, cache: StaticCache, position: torch.Tensor) -> dict:
-    """Forward keywords for one chunk at ``position`` (1-D): ``cache_position`` only where the
-    model's forward still takes it (transformers < 5.2x derive it otherwise from the cache)."""
-    kwargs = {"past_key_values": cache, "position_ids": position[None], "use_cache": True}
-    if "cache_position" in inspect.signature(model.forward).parameters:
+    """Forward keywords for one chunk at ``position`` (1-D), across transformers 5.x: the cache is
+    ``cache`` where the forward names it so (``past_key_values`` before), and ``cache_position`` is
+    passed only where the forward still takes it (later versions derive it from the cache)."""
+    parameters = inspect.signature(model.forward).parameters
+    kwargs = {"cache" if "cache" in parameters else "past_key_values": cache, "position_ids": position[None], "use_cache": True}
+    if "cache_position" in parameters:
         kwargs["cache_position"] = position
     return kwargs
 
