@@ -23,7 +23,7 @@ from vbvf.arms.rewards import RewardFn
 from vbvf.arms.training import resume_point, save_log, trainer_args
 from vbvf.config import RLConfig
 from vbvf.models.gpt2 import build_tokenizer
-from vbvf.policies.lm import evaluating, prompt_ids
+from vbvf.policies.lm import evaluating, generated_mask, never_emitted, prompt_ids, task_decoder
 from vbvf.policies.static_decode import StaticDecoder
 from vbvf.tasks.planted import PlantedTask
 
@@ -104,15 +104,12 @@ class StaticRollout:
         model = trainer.accelerator.unwrap_model(trainer.model)
         heads = torch.as_tensor(ids, device=next(model.parameters()).device)
         if len(heads) not in self.decoders:
-            self.decoders[len(heads)] = StaticDecoder(
-                model, len(heads), heads.shape[1], self.horizon, task.eos, task.pad, [task.bos, task.sep, task.pad],
-                self.temperature, compile=heads.device.type == "cuda")
+            self.decoders[len(heads)] = task_decoder(model, task, len(heads), heads.shape[1], self.horizon, self.temperature)
         with evaluating(model):
             out = self.decoders[len(heads)].sample(heads, self.horizon, self.seed * 1_000_003 + self.calls).cpu().numpy()
         self.calls += 1
-        completions = [row[: int(np.argmax(row == task.eos)) + 1] if (row == task.eos).any() else row[row != task.pad]
-                       for row in out]
-        return {"prompt_ids": ids, "completion_ids": [c.tolist() for c in completions], "logprobs": None}
+        completions = [row[keep].tolist() for row, keep in zip(out, generated_mask(task, out))]  # through eos, no pad
+        return {"prompt_ids": ids, "completion_ids": completions, "logprobs": None}
 
 
 def grpo_config(task: PlantedTask, horizon: int, cfg: RLConfig, out_dir: Path, seed: int) -> GRPOConfig:
@@ -125,7 +122,7 @@ def grpo_config(task: PlantedTask, horizon: int, cfg: RLConfig, out_dir: Path, s
         max_completion_length=horizon,
         temperature=cfg.temperature,
         top_k=0,  # no top-k cut, as in LMPolicy.sample
-        generation_kwargs={"suppress_tokens": [task.bos, task.sep, task.pad]},
+        generation_kwargs={"suppress_tokens": never_emitted(task)},
         beta=cfg.beta,
         loss_type=cfg.loss_type,
         scale_rewards=cfg.scale_rewards,

@@ -26,7 +26,7 @@ from vbvf.pipeline.report import print_results
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
-from vbvf.policies.lm import LMPolicy
+from vbvf.policies.lm import DECODES, LMPolicy
 from vbvf.policies.mixture_value import VALUE_KINDS
 from vbvf.policies.procedural import ProceduralPolicy
 from vbvf.stats import statistics_at
@@ -63,10 +63,10 @@ def validate(cfg: DictConfig) -> None:
         raise ValueError(f"the progress arms need vb.rl.train.scale_rewards=none, got {cfg.vb.rl.train.scale_rewards!r}")
     if cfg.vb.bon.pool not in POOLS:
         raise ValueError(f"vb.bon.pool must be one of {POOLS}, got {cfg.vb.bon.pool!r}")
-    if cfg.vb.rl.train.rollout not in ("generate", "static"):
-        raise ValueError(f"vb.rl.train.rollout must be 'generate' or 'static', got {cfg.vb.rl.train.rollout!r}")
-    if cfg.sampler.decode not in ("generate", "static"):
-        raise ValueError(f"sampler.decode must be 'generate' or 'static', got {cfg.sampler.decode!r}")
+    if cfg.vb.rl.train.rollout not in DECODES:
+        raise ValueError(f"vb.rl.train.rollout must be one of {DECODES}, got {cfg.vb.rl.train.rollout!r}")
+    if cfg.sampler.decode not in DECODES:
+        raise ValueError(f"sampler.decode must be one of {DECODES}, got {cfg.sampler.decode!r}")
 
 
 def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:

@@ -48,6 +48,21 @@ def trace_examples(task: PlantedTask, prompts: np.ndarray, traces: np.ndarray) -
     return examples
 
 
+DECODES = ("generate", "static")  # sampler.decode and vb.rl.train.rollout
+
+
+def never_emitted(task: PlantedTask) -> list[int]:
+    """Tokens a policy never generates: bos, sep and pad (pad only fills after eos)."""
+    return [task.bos, task.sep, task.pad]
+
+
+def task_decoder(model, task: PlantedTask, rows: int, prompt_length: int, capacity: int, temperature: float) -> StaticDecoder:
+    """A ``StaticDecoder`` of ``model`` for the task's tokens, compiled when the model is on a GPU."""
+    device = next(model.parameters()).device
+    return StaticDecoder(model, rows, prompt_length, capacity, task.eos, task.pad, never_emitted(task), temperature,
+                         compile=device.type == "cuda")
+
+
 def generated_mask(task: PlantedTask, traces: np.ndarray) -> np.ndarray:
     """True on every generated token of a trace: everything up to and including eos, never the pad after it."""
     return np.asarray(traces) != task.pad
@@ -108,8 +123,8 @@ class LMPolicy:
     decode: str = "generate"  # or "static": vbvf.policies.static_decode
 
     def __post_init__(self) -> None:
-        if self.decode not in ("generate", "static"):
-            raise ValueError(f"sampler.decode must be 'generate' or 'static', got {self.decode!r}")
+        if self.decode not in DECODES:
+            raise ValueError(f"sampler.decode must be one of {DECODES}, got {self.decode!r}")
         self._device = pick_device(self.device)
         dtype = torch.bfloat16 if self._device.type == "cuda" else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype).to(self._device).eval()
@@ -117,11 +132,10 @@ class LMPolicy:
 
     def _static_sample(self, batch: torch.Tensor, horizon: int, seed: int) -> torch.Tensor:
         """One batch through the cached ``StaticDecoder`` (a short last batch is padded to its row count)."""
-        task, rows = self.task, self.batch_size
+        rows = self.batch_size
         if self._decoder is None:
             capacity = self.model.config.n_positions - batch.shape[1]
-            self._decoder = StaticDecoder(self.model, rows, batch.shape[1], capacity, task.eos, task.pad,
-                                          [task.bos, task.sep, task.pad], self.temperature, compile=self._device.type == "cuda")
+            self._decoder = task_decoder(self.model, self.task, rows, batch.shape[1], capacity, self.temperature)
         full = torch.cat([batch, batch[:1].expand(rows - len(batch), -1)]) if len(batch) < rows else batch
         return self._decoder.sample(full, horizon, seed)[: len(batch)]
 
@@ -149,7 +163,7 @@ class LMPolicy:
                 min_new_tokens=0,
                 eos_token_id=task.eos,
                 pad_token_id=task.pad,
-                suppress_tokens=[task.bos, task.sep, task.pad],
+                suppress_tokens=never_emitted(task),
             )[:, batch.shape[1] :]
             out[start : start + len(batch), : generated.shape[1]] = generated.cpu().numpy()
         return out.reshape(len(prompts), n_samples, horizon)
