@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from transformers import AutoModelForTokenClassification, TrainerCallback
 
+from mfu import flops_per_token  # benchmarks/, on sys.path when this script runs
+from vbvf.arms.rewards import true_reward
 from vbvf.arms.rl import rl_finetune
 from vbvf.arms.training import sft
 from vbvf.arms.verifier import step_logits, verifier_inputs
@@ -68,13 +70,6 @@ class StepTimer(TrainerCallback):
         return float(np.median(self.times[warmup:] if len(self.times) > warmup else self.times))
 
 
-def flops_per_token(model, mean_len: float) -> float:
-    """Kaplan et al.: 6·N (blocks 12·d² each, plus the tied embedding) + 6·n_layer·L·d."""
-    c = model.config
-    params = c.n_layer * 12 * c.n_embd**2 + c.vocab_size * c.n_embd
-    return 6 * params + 6 * c.n_layer * mean_len * c.n_embd
-
-
 def paper_task() -> PlantedTask:
     return PlantedTask(vocab_size=10, prompt_length=5, gold_map="contextual", n_train=20000, n_test=256)
 
@@ -98,17 +93,12 @@ def bench_base(task, mixture, horizon, steps, peak, work: Path) -> list[dict]:
             rows.append({"stage": "base", "variant": name, "error": repr(error)[:200]})
             continue
         sec = timer.steady(warmup=10)
-        tflops = tokens_per_step * flops_per_token(lm, tokens_per_step / cfg.batch_size) / sec / 1e12
+        c = lm.config
+        _, per_token = flops_per_token(c.n_layer, c.n_embd, c.vocab_size, tokens_per_step / cfg.batch_size)
+        tflops = tokens_per_step * per_token / sec / 1e12
         rows.append({"stage": "base", "variant": name, "batch": cfg.batch_size, "s/step": sec,
                      "tokens/s": tokens_per_step / sec, "TFLOP/s": tflops, "MFU": tflops / peak if peak else None})
     return rows
-
-
-def true_reward(task: PlantedTask, horizon: int):
-    def reward(prompts: np.ndarray, traces: np.ndarray) -> np.ndarray:
-        t = task.solve_time(prompts, traces)
-        return np.where(t <= horizon, horizon - t + 1, 0) / horizon
-    return reward
 
 
 def bench_grpo(task, horizon, steps, work: Path) -> list[dict]:

@@ -17,6 +17,12 @@ import json
 from pathlib import Path
 
 
+def flops_per_token(n_layer: int, n_embd: int, vocab_size: int, mean_len: float) -> tuple[float, float]:
+    """(counted parameters N, training FLOPs per token 6·N + 6·n_layer·L·d) as the docstring says."""
+    params = n_layer * 12 * n_embd * n_embd + vocab_size * n_embd  # blocks (attention 4d², MLP 8d²) + embedding/output
+    return params, 6 * params + 6 * n_layer * n_embd * mean_len
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stage_dir", type=Path)
@@ -27,11 +33,11 @@ def main() -> None:
     tokens = max(float(row["num_tokens"]) for row in history if "num_tokens" in row)
     runtime = next(float(row["train_runtime"]) for row in history if "train_runtime" in row)
     steps = max(int(row.get("step", 0)) for row in history)
-    d, layers, vocab = config["n_embd"], config["n_layer"], config["vocab_size"]
-    params = layers * 12 * d * d + vocab * d  # blocks (attention 4d², MLP 8d²) + embedding/output
+    d, layers = config["n_embd"], config["n_layer"]
     batch_size = json.loads((args.stage_dir / "stage.json").read_text())["key"]["train"]["batch_size"]
     mean_len = tokens / max(steps * batch_size, 1)
-    flops = tokens * (6 * params + 6 * layers * d * min(mean_len, config["n_positions"]))
+    params, per_token = flops_per_token(layers, d, config["vocab_size"], min(mean_len, config["n_positions"]))
+    flops = tokens * per_token
     achieved = flops / runtime / 1e12
     print(f"| model | params (counted) | tokens | seconds | TFLOP/s | MFU vs {args.peak_tflops:.0f} |")
     print("|---|---|---|---|---|---|")
