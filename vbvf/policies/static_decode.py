@@ -21,15 +21,12 @@ import torch
 from transformers import StaticCache
 
 
-def _cache_kwargs(model, cache: StaticCache, position: torch.Tensor) -> dict:
-    """Forward keywords for one chunk at ``position`` (1-D), across transformers 5.x: the cache is
-    ``cache`` where the forward names it so (``past_key_values`` before), and ``cache_position`` is
-    passed only where the forward still takes it (later versions derive it from the cache)."""
+def _forward_names(model) -> tuple[str, bool]:
+    """How the model's forward takes a cache, across transformers 5.x: the keyword (``cache`` where
+    the forward names it so, ``past_key_values`` before), and whether it still takes
+    ``cache_position`` (later versions derive it from the cache)."""
     parameters = inspect.signature(model.forward).parameters
-    kwargs = {"cache" if "cache" in parameters else "past_key_values": cache, "position_ids": position[None], "use_cache": True}
-    if "cache_position" in parameters:
-        kwargs["cache_position"] = position
-    return kwargs
+    return ("cache" if "cache" in parameters else "past_key_values"), "cache_position" in parameters
 
 
 class StaticDecoder:
@@ -51,7 +48,15 @@ class StaticDecoder:
         self.cache = StaticCache(config=model.config, max_cache_len=prompt_length + capacity)
         self.banned = torch.zeros(model.config.vocab_size, dtype=torch.bool, device=param.device)
         self.banned[list(suppress)] = True
+        self._cache_keyword, self._takes_cache_position = _forward_names(model)  # read once, not per token
         self._step = torch.compile(self._decode_step, mode="reduce-overhead", fullgraph=True, dynamic=False) if compile else self._decode_step
+
+    def _cache_kwargs(self, position: torch.Tensor) -> dict:
+        """Forward keywords for one chunk at ``position`` (1-D) against the decoder's cache."""
+        kwargs = {self._cache_keyword: self.cache, "position_ids": position[None], "use_cache": True}
+        if self._takes_cache_position:
+            kwargs["cache_position"] = position
+        return kwargs
 
     def _sample(self, logits: torch.Tensor) -> torch.Tensor:
         """One token per row from softmax(logits / T) over the allowed tokens (Gumbel-max)."""
@@ -61,7 +66,7 @@ class StaticDecoder:
         return (scores + gumbel).argmax(dim=-1)
 
     def _decode_step(self, token: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
-        logits = self.model(input_ids=token[:, None], **_cache_kwargs(self.model, self.cache, position)).logits[:, -1]
+        logits = self.model(input_ids=token[:, None], **self._cache_kwargs(position)).logits[:, -1]
         return self._sample(logits)
 
     @torch.no_grad()
@@ -78,7 +83,7 @@ class StaticDecoder:
         torch.manual_seed(seed)
         self.cache.reset()
         positions = torch.arange(self.prompt_length + max_new, device=device)
-        prefill = self.model(input_ids=prompt_ids, **_cache_kwargs(self.model, self.cache, positions[: self.prompt_length]))
+        prefill = self.model(input_ids=prompt_ids, **self._cache_kwargs(positions[: self.prompt_length]))
         token = self._sample(prefill.logits[:, -1])
         out = torch.full((self.rows, max_new), self.pad, dtype=torch.long, device=device)
         done = torch.zeros(self.rows, dtype=torch.bool, device=device)
