@@ -3,16 +3,17 @@
 # sharing the card: each is bound by launches and host work, so together they fill it better).
 # Run from the repo root on the GPU machine:
 #   RUN_LIMIT_S=540 bash benchmarks/device_paper_mixtures.sh OUT "low mid high" [extra Hydra overrides]
-# Stages are cached under .vbvf_cache_paper (kept by a warm machine between calls; training stages
+# Stages are cached under .vbvf_cache/paper (kept by a warm machine between calls; training stages
 # checkpoint, so a second call resumes). Writes OUT/paper_runs.tar.gz: each run's results.json,
-# figure, composed config and log, and prints each run's stage seconds.
+# figure, composed config and log (an interrupted run: results.partial.json, its finished arms), and
+# prints each run's stage seconds.
 set -uo pipefail
 out=${1:?usage: device_paper_mixtures.sh OUT "MIXTURES" [overrides]}; mixtures=${2:?}; shift 2
 mkdir -p "$out/runs"
 start=$(date +%s)
 for m in $mixtures; do
   timeout --signal=INT "${RUN_LIMIT_S:-540}" python -m vbvf.run experiment=didactic_paper mixture="$m" \
-    hydra.run.dir="$out/runs/$m" cache_dir=.vbvf_cache_paper "$@" > "$out/runs/$m.log" 2>&1 &
+    hydra.run.dir="$out/runs/$m" cache_dir=.vbvf_cache/paper "$@" > "$out/runs/$m.log" 2>&1 &
 done
 wait
 echo "all done after $(( $(date +%s) - start )) s"
@@ -21,11 +22,15 @@ for m in $mixtures; do
   grep -v "it/s\]\|s/it\]" "$out/runs/$m.log" | grep -i "error\|Traceback\|stage .* computed\|resum" | tail -25
   python - "$out/runs/$m/results.json" <<'PY'
 import json, sys, os
-if os.path.exists(sys.argv[1]):
-    r = json.load(open(sys.argv[1]))
-    print("stage seconds", {k: round(v, 1) for k, v in r["stages"]["seconds"].items()})
+done, partial = sys.argv[1], sys.argv[1].replace("results.json", "results.partial.json")
+for path in (done, partial):
+    if os.path.exists(path):
+        r = json.load(open(path))
+        print(os.path.basename(path), "arms", list(r["arms"]), "pending", r.get("pending_arms"))
+        print("stage seconds", {k: round(v, 1) for k, v in r["stages"]["seconds"].items()})
+        break
 else:
-    print("no results.json")
+    print("no results.json, no results.partial.json")
 PY
 done
 tar czf "$out/paper_runs.tar.gz" -C "$out" runs

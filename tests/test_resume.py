@@ -1,5 +1,6 @@
 """Resumable stages: a crash or SIGKILL loses nothing finished, and a rerun matches an uninterrupted run."""
 
+import json
 import os
 import signal
 import subprocess
@@ -68,8 +69,15 @@ def test_raise_inside_a_stage_then_resume(tmp_path, request, reference, monkeypa
     monkeypatch.setattr(arms_module, "train_verifier", broken)
     with pytest.raises(RuntimeError, match="interrupted"):
         run_in_process(request, tmp_path / "cache", tmp_path / "run")
+    # the finished arm (VF) is already on disk, with what was still to run; no results.json yet
+    partial = json.loads((tmp_path / "run" / "results.partial.json").read_text())
+    assert not (tmp_path / "run" / "results.json").exists()
+    assert list(partial["arms"]) == ["vf"] and partial["arms"]["vf"] == reference["arms"]["vf"]
+    assert partial["pending_arms"][:2] == ["BestOfN", "vb_rl"]
+    assert partial["base_stats"] == reference["base_stats"]
     monkeypatch.setattr(arms_module, "train_verifier", real)
     resumed = run_in_process(request, tmp_path / "cache", tmp_path / "run")
+    assert not (tmp_path / "run" / "results.partial.json").exists()
     stages = resumed["stages"]
     assert any(s.startswith("base_lm/") for s in stages["reused"])
     assert any(s.startswith("vf_model/") for s in stages["reused"])

@@ -11,6 +11,7 @@ reward: per-token credit of a prefix value's increase (``vbvf.arms.progress``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -317,16 +318,25 @@ def gaps(results: dict, cfg: DictConfig, vf_arm: str = "vf", vb_arms: list[str] 
     return out
 
 
-def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConfig, results: dict) -> None:
+def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConfig, results: dict,
+             after_arm: Callable[[dict], None] | None = None) -> None:
     """Train and evaluate every enabled arm (``configured_arms``); fill ``results['arms']``,
-    ``['arm_roles']``, ``['fits']``, ``['gaps']`` and ``['data_budget']``."""
+    ``['arm_roles']``, ``['fits']``, ``['gaps']`` and ``['data_budget']``.
+
+    ``after_arm`` sees ``results`` after each arm, with the arms so far and ``pending_arms`` (the
+    classes still to run): the run writes it as ``results.partial.json``, so an interrupted run on a
+    lent machine whose stage cache is lost with it still brings back every finished arm."""
     runner = ArmRunner(task, base, cache, cfg)
     arms: dict[str, dict] = {}
     roles: dict[str, str] = {}
-    for arm in configured_arms(cfg.arms):
+    configured = configured_arms(cfg.arms)
+    for done, arm in enumerate(configured, 1):
         named = arm.run(runner, list(cfg.eval.horizons))
         arms |= named
         roles |= dict.fromkeys(named, arm.role)
+        if after_arm is not None:
+            after_arm(results | {"arms": arms, "arm_roles": roles, "fits": runner.fits, "stages": cache.summary(),
+                                 "pending_arms": [getattr(a, "name", type(a).__name__) for a in configured[done:]]})
     results["arms"] = arms
     results["arm_roles"] = roles
     results["fits"] = runner.fits
