@@ -87,6 +87,8 @@ def test_pretrained_base_without_heterogeneity_sft(setup):
     results = load_results(root / "none")
     assert results["level"] == "none" and results["base"]["sft_data"] is None
     assert results["base"]["model"].endswith("policy")
+    by_level = results["base"]["by_level"]  # the 3 test problems have levels 1, 2, 3
+    assert sorted(by_level) == ["1", "2", "3"] and all(v["problems"] == 1 and v["H"] == results["horizons"][-1] for v in by_level.values())
     assert sorted(s.split("/")[0] for s in results["stages"]["computed"]) == ["math_verifier", "math_vf"]
 
 

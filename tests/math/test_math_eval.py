@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
@@ -99,6 +100,13 @@ def test_scripted_samples_give_exact_accuracies_and_tokens(tmp_path, draft_confi
     sigma = results["base_stats"]["16"]["heterogeneity"]["per_prompt_sigma"]
     assert sigma[0] == 0.0 and sigma[1] > 0.0
     assert json.loads((tmp_path / "out" / "results.json").read_text())["arms"] == results["arms"]
+    # the base by problem level (both level 1): 3/4 and 1/4 of the samples right, 7 of 8 boxed
+    assert results["base"]["answer_rate"] == 7 / 8
+    level = results["base"]["by_level"]["1"]
+    assert (level["problems"], level["sample_accuracy"], level["answer_rate"], level["H"]) == (2, 0.5, 7 / 8, 64)
+    assert level["median_sigma"] == float(np.median(results["base_stats"]["64"]["heterogeneity"]["per_prompt_sigma"]))
+    assert set(level["median_c_x"]) == {"0.25", "0.5", "1.0", "2.0"}
+    assert np.load(tmp_path / "out" / "graded.npz")["levels"].tolist() == [1, 1]
 
 
 def test_verifier_methods_without_a_verifier_fail_before_compute(tmp_path, draft_config):

@@ -36,7 +36,7 @@ from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.math_eval import typed_config
 from vbvf.pipeline.math_report import print_math_arms
 from vbvf.pipeline.math_runner import MathArms
-from vbvf.pipeline.math_statistics import answer_keys, answer_rate, base_statistics, gaps, horizons
+from vbvf.pipeline.math_statistics import answer_keys, answer_rate, base_statistics, by_level, gaps, horizons
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
@@ -126,6 +126,8 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
         vb_correct = {name: run.selected[0][name] for name, role in roles.items() if role == "vb"}
 
     het = cfg["heterogeneity"]
+    stats = base_statistics(base_eval, cfg, seeds["traces"])
+    levels = [p.level for p in eval_problems]
     results = results_header("math_arms", cfg, seeds | {"sampling": cfg["sampling"]["seed"], "run": cfg["seed"]}, horizons(cfg)) | {
         "level": het["level"] if het["enabled"] else "none",
         "budget": {"h": run.h, "n_grid": cfg["selection"]["n_grid"]},
@@ -140,8 +142,9 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
             "vf": run.reports["math_vf"], "vb": run.reports["math_verifier"],
         },
         "format_sft": formatting,
-        "base": {"model": base, "sft_data": run.reports.get("math_base"), "answer_rate": answer_rate(graded.answers)},
-        "base_stats": base_statistics(base_eval, cfg, seeds["traces"]),
+        "base": {"model": base, "sft_data": run.reports.get("math_base"), "answer_rate": answer_rate(graded.answers),
+                 "by_level": by_level(levels, graded.correct, graded.answers, stats, cfg, seeds["bootstrap"])},
+        "base_stats": stats,
         "arms": arms,
         "arm_roles": roles,
         "gaps": gaps(vb_correct, vf, cfg, seeds["bootstrap"]),
@@ -151,7 +154,7 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / "graded.npz", base_correct=graded.correct, base_tokens=graded.tokens, base_scores=scores,
-                        base_answer_keys=answer_keys(graded.answers), levels=np.array([p.level or 0 for p in eval_problems]),
+                        base_answer_keys=answer_keys(graded.answers), levels=np.array([level or 0 for level in levels]),
                         base_solved_at=base_eval.solved_at, vf_tokens=vf_eval.tokens, vf_solved_at=vf_eval.solved_at)
     atomic_write_json(out_dir / "results.json", results)
     print_math_arms(results)

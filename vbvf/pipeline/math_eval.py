@@ -21,6 +21,7 @@ from vbvf.arms.voting import MemoMatch
 from vbvf.config import MathEvalConfig, RunConfig
 from vbvf.models.gguf import resolve_model
 from vbvf.pipeline.artifacts import atomic_write_json
+from vbvf.pipeline.math_statistics import answer_rate, by_level
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
@@ -82,9 +83,13 @@ def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
             methods |= evaluate_search(problems, prompts, sampler, verifier, pool, cfg, params, seeds["bootstrap"])
     timing["selection"] = time.perf_counter() - start - sum(timing.values())
 
+    stats = base_statistics(graded, cfg["eval"], seeds["traces"])
+    levels = [p.level for p in problems]
     results = results_header("math_eval", cfg, seeds, cfg["eval"]["horizons"], arm_budget="N") | {
         "sample_counts": {"problems": len(problems), "samples_per_problem": params.n, "m": m},
-        "base_stats": base_statistics(graded, cfg["eval"], seeds["traces"]),
+        "base": {"answer_rate": answer_rate(graded.answers),  # share of all samples with a boxed answer
+                 "by_level": by_level(levels, graded.correct, graded.answers, stats, cfg, seeds["bootstrap"])},
+        "base_stats": stats,
         "arms": methods,  # per method, per N: selections over the first N samples, searches with N beams
         "gaps": {},  # no VF arm here
     }
@@ -92,7 +97,7 @@ def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     results["timing_s"] = timing
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    arrays = {"correct": graded.correct, "tokens": graded.tokens}
+    arrays = {"correct": graded.correct, "tokens": graded.tokens, "levels": np.array([level or 0 for level in levels])}
     np.savez_compressed(out_dir / "graded.npz", **arrays, **({} if graded.scores is None else {"scores": graded.scores}))
     atomic_write_json(out_dir / "results.json", results)
     return results

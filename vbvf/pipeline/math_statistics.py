@@ -15,6 +15,37 @@ def answer_rate(answers: list[list[str | None]]) -> float:
     return sum(a is not None for a in flat) / max(1, len(flat))
 
 
+def by_level(levels: list[int | None], correct: np.ndarray, answers: list[list[str | None]], base_stats: dict,
+             cfg: dict, seed: int) -> dict:
+    """The base per problem level (MATH's or the ladder's 1–5; "0" where a problem has none), keyed by
+    str(level): problems; sample accuracy (per problem the share of its samples whose final answer is
+    right, averaged over the level's problems, with a bootstrap CI) and answer rate over all its
+    samples; and, at the largest H of ``base_stats`` (``statistics_at``'s output, its per-prompt
+    arrays): H, the share of budget-H traces solved, median σ_x, the share of prompts with σ_x = 0, and per ε the median c_x(ε)
+    over the rest (None when every prompt of the level is degenerate)."""
+    ev = cfg["eval"]
+    horizon = max(base_stats, key=int)
+    stats = base_stats[horizon]
+    levels_ = np.array([level or 0 for level in levels])
+    sigma = np.asarray(stats["heterogeneity"]["per_prompt_sigma"])
+    solved = np.asarray(stats["per_prompt_success"])
+    out = {}
+    for level in sorted(set(levels_.tolist())):
+        rows = np.flatnonzero(levels_ == level)
+        acc = mean_ci(correct[rows].mean(axis=1), ev["confidence"], ev["n_bootstrap"], seed)
+        c_x = {}
+        for eps, ac in stats["anti_concentration"].items():
+            valid = [ac["per_prompt"][i] for i in rows if ac["per_prompt"][i] is not None]
+            c_x[eps] = float(np.median(valid)) if valid else None
+        out[str(level)] = {
+            "problems": int(rows.size), "sample_accuracy": acc.value, "ci": [acc.low, acc.high],
+            "answer_rate": answer_rate([answers[i] for i in rows]), "H": int(horizon),
+            "success": float(solved[rows].mean()), "median_sigma": float(np.median(sigma[rows])),
+            "degenerate_share": float((sigma[rows] == 0).mean()), "median_c_x": c_x,
+        }
+    return out
+
+
 def answer_keys(answers: list[list[str | None]]) -> np.ndarray:
     """Canonical keys of the answers ("" for none), stored so selection can be redone offline (``analysis/``)."""
     return np.array([[answer_key(a) if a is not None else "" for a in row] for row in answers], dtype=str)
