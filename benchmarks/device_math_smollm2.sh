@@ -2,10 +2,10 @@
 # Issue 13 item 6 on one lent GPU: SmolLM2-135M-Instruct, real results (docs/MATH_REAL.md, "Real
 # results on a GPU (item 6): recipe"). Run from the repo root after the GGUF was joined there
 # (benchmarks/device_smollm2_parts.sh):
-#   bash benchmarks/device_math_smollm2.sh OUT base [MATH500.jsonl] [-- OVERRIDES...]
+#   bash benchmarks/device_math_smollm2.sh OUT base [MATH500.jsonl|skip] [-- OVERRIDES...]
 #       converts the GGUF (once per machine), then the pretrained model's numbers:
 #       experiment=math_real_base (ladder test split) and experiment=math_real_math500 (MATH-500 from
-#       MATH500.jsonl, default .devdata/math500.jsonl; skipped, said so, when there is none)
+#       MATH500.jsonl, default .devdata/math500.jsonl; skipped, said so, when there is none or with `skip`)
 #   bash benchmarks/device_math_smollm2.sh OUT arms LEVEL... [-- OVERRIDES...]
 #       experiment=math_real heterogeneity=LEVEL for each LEVEL (low, mid, high, none), one after the other
 # OVERRIDES go to every run of the call (e.g. data.n=100 eval.samples_per_prompt=16 to cut one).
@@ -22,7 +22,7 @@
 # Environment: SMOLLM2_GGUF (default /tmp/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf), VBVF_CACHE,
 # WORK_DIR (run folders, default /tmp/item6), CALL_START, DEADLINE_S, MIN_RUN_S.
 set -uo pipefail
-usage="usage: $0 OUT base [MATH500.jsonl] [-- OVERRIDES...] | $0 OUT arms LEVEL... [-- OVERRIDES...]"
+usage="usage: $0 OUT base [MATH500.jsonl|skip] [-- OVERRIDES...] | $0 OUT arms LEVEL... [-- OVERRIDES...]"
 out=${1:?$usage}; what=${2:?$usage}; shift 2
 args=()
 while (($#)) && [[ $1 != -- ]]; do args+=("$1"); shift; done
@@ -115,7 +115,9 @@ case $what in
     echo "== convert: exit $? after $(($(date +%s) - start)) s: $(tail -1 "$work/base_ladder/convert.log")"
     run base_ladder experiment=math_real_base cache_dir="$CACHE/samples"
     math500=${args[0]:-.devdata/math500.jsonl}
-    if [[ -f $math500 ]]; then
+    if [[ $math500 == skip ]]; then
+      echo "== base_math500: skipped (asked)"
+    elif [[ -f $math500 ]]; then
       run base_math500 experiment=math_real_math500 cache_dir="$CACHE/samples" data.eval.path="$(realpath "$math500")"
     else
       echo "== base_math500: skipped, no $math500 (carry .devdata or give the jsonl's path)"
