@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.aggregate import MathRun, Sweep, estimate_columns
+from vbvf.models.gguf import model_label
 
 VF = "vf"
 
@@ -31,7 +32,7 @@ def math_run_rows(run: MathRun, root: Path) -> list[dict]:
             rows.append({
                 "run_dir": str(run.path.relative_to(root)), "config_hash": run.results["config_hash"],
                 "group": run.group, "family": run.family, "seed": run.seed, "level": run.level,
-                "model": run.config["model"]["name_or_path"], "vf_max_wrong": run.max_wrong,
+                "model": model_label(run.config["model"]["name_or_path"]), "vf_max_wrong": run.max_wrong,
                 "n": run.n, "H": horizon, "N": n_samples, "h": run.results["budget"]["h"], "arm": arm,
                 "accuracy": est["accuracy"], "accuracy_low": est["ci"][0], "accuracy_high": est["ci"][1],
                 "tokens_mean": est["tokens_mean"], **estimate_columns("gap", gap),

@@ -42,6 +42,7 @@ from analysis.plotting import (
     reference_n,
     save,
 )
+from vbvf.models.gguf import model_label
 
 VERIFIER_METHODS = ("best_of_n", "weighted_best_of_n")  # VB arms: Δ against VF
 REFERENCE_METHODS = ("majority_vote", "pass_at_n")  # verifier-free baseline and oracle ceiling: light lines
@@ -71,7 +72,7 @@ class MathAnalysis:
         """Experiments and models of the runs of ``groups``, for titles."""
         runs = self.runs(groups)
         return (f"{', '.join(sorted({r.results['experiment'] for r in runs}))} · "
-                f"{', '.join(sorted({r.config['model']['name_or_path'] for r in runs}))}")
+                f"{', '.join(sorted({model_label(r.config['model']['name_or_path']) for r in runs}))}")
 
 
 def at_largest_H(rows: pd.DataFrame, key: str) -> pd.DataFrame:

