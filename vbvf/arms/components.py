@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -113,3 +113,18 @@ def configured_arms(nodes: Sequence) -> list[Arm]:
     if unknown := [arm.role for arm in arms if arm.role not in ROLES]:
         raise ValueError(f"arms: roles {unknown} are not among {ROLES}")
     return [arm for arm in arms if arm.enabled]
+
+
+def run_in_order(arms: list[Arm], runner: Any, horizons: list[int],
+                 after_each: Callable[[dict, dict, list[str]], None] | None = None) -> tuple[dict, dict]:
+    """Run ``arms`` in order with the testbed's ``runner``: ``({arm name: {str(H): summary}}, {arm name:
+    role})``; ``after_each(arms so far, their roles, names of the arms still to run)`` after each."""
+    summaries: dict[str, dict] = {}
+    roles: dict[str, str] = {}
+    for done, arm in enumerate(arms, 1):
+        named = arm.run(runner, horizons)
+        summaries |= named
+        roles |= dict.fromkeys(named, arm.role)
+        if after_each is not None:
+            after_each(summaries, roles, [getattr(a, "name", type(a).__name__) for a in arms[done:]])
+    return summaries, roles

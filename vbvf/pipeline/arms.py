@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM
 
 from vbvf.arms.bon import best_of_n, candidate_budget, candidate_tiers
-from vbvf.arms.components import configured_arms
+from vbvf.arms.components import configured_arms, run_in_order
 from vbvf.arms.progress import ProgressReward, true_values, verifier_values
 from vbvf.arms.rewards import RewardFn, true_reward, verifier_reward
 from vbvf.arms.rl import rl_finetune
@@ -324,19 +324,16 @@ def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConf
     ``['arm_roles']``, ``['fits']``, ``['gaps']`` and ``['data_budget']``.
 
     ``after_arm`` sees ``results`` after each arm, with the arms so far and ``pending_arms`` (the
-    classes still to run): the run writes it as ``results.partial.json``, so an interrupted run on a
+    names of the arms still to run): the run writes it as ``results.partial.json``, so an interrupted run on a
     lent machine whose stage cache is lost with it still brings back every finished arm."""
     runner = ArmRunner(task, base, cache, cfg)
-    arms: dict[str, dict] = {}
-    roles: dict[str, str] = {}
-    configured = configured_arms(cfg.arms)
-    for done, arm in enumerate(configured, 1):
-        named = arm.run(runner, list(cfg.eval.horizons))
-        arms |= named
-        roles |= dict.fromkeys(named, arm.role)
-        if after_arm is not None:
-            after_arm(results | {"arms": arms, "arm_roles": roles, "fits": runner.fits, "stages": cache.summary(),
-                                 "pending_arms": [getattr(a, "name", type(a).__name__) for a in configured[done:]]})
+
+    def so_far(arms: dict, roles: dict, pending: list[str]) -> None:
+        after_arm(results | {"arms": arms, "arm_roles": roles, "fits": runner.fits, "stages": cache.summary(),
+                             "pending_arms": pending})
+
+    arms, roles = run_in_order(configured_arms(cfg.arms), runner, list(cfg.eval.horizons),
+                               so_far if after_arm is not None else None)
     results["arms"] = arms
     results["arm_roles"] = roles
     results["fits"] = runner.fits

@@ -97,6 +97,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         "gaps": {},
         "data_budget": {},
     }
+    partial = run_dir / "results.partial.json"  # the finished arms of a run not yet finished
     if isinstance(base, LMPolicy):
         # the LM base against the exact mixture it imitates: same prompts, same m, same sampling seed
         mixture = ProceduralPolicy(task, list(cfg.mixture.gammas), list(cfg.mixture.weights))
@@ -106,7 +107,6 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
                                                    read_fit(base.model_dir), cfg.base_lm.fidelity_tolerance)
         for warning in results["base_fidelity"]["warnings"]:
             log.warning(warning)
-        partial = run_dir / "results.partial.json"
         run_arms(task, base, cache, cfg, results, after_arm=lambda so_far: atomic_write_json(partial, so_far))
     else:
         results["arms_skipped"] = "the arms fine-tune and score with an LM: run with base=lm"
@@ -116,7 +116,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     if torch.cuda.is_available():
         results["cuda"] = {"device": torch.cuda.get_device_name(), "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30}
     atomic_write_json(run_dir / "results.json", results)
-    (run_dir / "results.partial.json").unlink(missing_ok=True)
+    partial.unlink(missing_ok=True)
     if results["arms"]:
         plot_run(results, run_dir)
     print_results(results)

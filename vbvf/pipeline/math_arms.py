@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from vbvf.arms.components import configured_arms
+from vbvf.arms.components import configured_arms, run_in_order
 from vbvf.arms.math_training import load_tokenizer
 from vbvf.arms.selection import check_selection
 from vbvf.config import MathArmsConfig
@@ -36,7 +36,7 @@ from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.math_eval import typed_config
 from vbvf.pipeline.math_report import print_math_arms
 from vbvf.pipeline.math_runner import MathArms
-from vbvf.pipeline.math_statistics import answer_keys, answer_rate, base_statistics, by_level, gaps, horizons
+from vbvf.pipeline.math_statistics import answer_keys, answer_rate, base_statistics, by_level, gaps, horizons, problem_levels
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
@@ -114,12 +114,7 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     seeds = {"bootstrap": stage_seed(cfg["seed"], "bootstrap"), "traces": stage_seed(cfg["seed"], "traces")}
     with GradingPool(cfg["grading"]["workers"], cfg["grading"]["timeout_s"], cfg["grading"]["set_relation"]) as pool:
         run = MathArms(cfg, cache, pool, load_tokenizer(pretrained), pretrained, train_problems, eval_problems)
-        arms: dict[str, dict] = {}
-        roles: dict[str, str] = {}
-        for arm in configured_arms(cfg["arms"]):
-            named = arm.run(run, horizons(cfg))
-            arms |= named
-            roles |= dict.fromkeys(named, arm.role)
+        arms, roles = run_in_order(configured_arms(cfg["arms"]), run, horizons(cfg))
         (base, formatting), train = run.base, run.train
         base_eval, graded, scores = run.scored
         vf_eval, vf = run.vf_evaluated  # also without a VF arm: graded.npz and the gaps' reference
@@ -127,7 +122,7 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
 
     het = cfg["heterogeneity"]
     stats = base_statistics(base_eval, cfg, seeds["traces"])
-    levels = [p.level for p in eval_problems]
+    levels = problem_levels(eval_problems)
     results = results_header("math_arms", cfg, seeds | {"sampling": cfg["sampling"]["seed"], "run": cfg["seed"]}, horizons(cfg)) | {
         "level": het["level"] if het["enabled"] else "none",
         "budget": {"h": run.h, "n_grid": cfg["selection"]["n_grid"]},
@@ -154,7 +149,7 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / "graded.npz", base_correct=graded.correct, base_tokens=graded.tokens, base_scores=scores,
-                        base_answer_keys=answer_keys(graded.answers), levels=np.array([level or 0 for level in levels]),
+                        base_answer_keys=answer_keys(graded.answers), levels=levels,
                         base_solved_at=base_eval.solved_at, vf_tokens=vf_eval.tokens, vf_solved_at=vf_eval.solved_at)
     atomic_write_json(out_dir / "results.json", results)
     print_math_arms(results)

@@ -21,7 +21,7 @@ from vbvf.arms.voting import MemoMatch
 from vbvf.config import MathEvalConfig, RunConfig
 from vbvf.models.gguf import resolve_model
 from vbvf.pipeline.artifacts import atomic_write_json
-from vbvf.pipeline.math_statistics import answer_rate, by_level
+from vbvf.pipeline.math_statistics import answer_rate, by_level, problem_levels
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
@@ -84,7 +84,7 @@ def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     timing["selection"] = time.perf_counter() - start - sum(timing.values())
 
     stats = base_statistics(graded, cfg["eval"], seeds["traces"])
-    levels = [p.level for p in problems]
+    levels = problem_levels(problems)
     results = results_header("math_eval", cfg, seeds, cfg["eval"]["horizons"], arm_budget="N") | {
         "sample_counts": {"problems": len(problems), "samples_per_problem": params.n, "m": m},
         "base": {"answer_rate": answer_rate(graded.answers),  # share of all samples with a boxed answer
@@ -97,7 +97,7 @@ def run_math_eval(cfg: Any, out_dir: str | Path) -> dict:
     results["timing_s"] = timing
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    arrays = {"correct": graded.correct, "tokens": graded.tokens, "levels": np.array([level or 0 for level in levels])}
+    arrays = {"correct": graded.correct, "tokens": graded.tokens, "levels": levels}
     np.savez_compressed(out_dir / "graded.npz", **arrays, **({} if graded.scores is None else {"scores": graded.scores}))
     atomic_write_json(out_dir / "results.json", results)
     return results

@@ -15,9 +15,14 @@ def answer_rate(answers: list[list[str | None]]) -> float:
     return sum(a is not None for a in flat) / max(1, len(flat))
 
 
-def by_level(levels: list[int | None], correct: np.ndarray, answers: list[list[str | None]], base_stats: dict,
+def problem_levels(problems) -> np.ndarray:
+    """Each problem's level (MATH's or the ladder's 1–5; 0 where a problem has none), as stored in graded.npz."""
+    return np.array([p.level or 0 for p in problems])
+
+
+def by_level(levels: np.ndarray, correct: np.ndarray, answers: list[list[str | None]], base_stats: dict,
              cfg: dict, seed: int) -> dict:
-    """The base per problem level (MATH's or the ladder's 1–5; "0" where a problem has none), keyed by
+    """The base per problem level (``problem_levels``; "0" where a problem has none), keyed by
     str(level): problems; sample accuracy (per problem the share of its samples whose final answer is
     right, averaged over the level's problems, with a bootstrap CI) and answer rate over all its
     samples; and, at the largest H of ``base_stats`` (``statistics_at``'s output, its per-prompt
@@ -26,12 +31,11 @@ def by_level(levels: list[int | None], correct: np.ndarray, answers: list[list[s
     ev = cfg["eval"]
     horizon = max(base_stats, key=int)
     stats = base_stats[horizon]
-    levels_ = np.array([level or 0 for level in levels])
     sigma = np.asarray(stats["heterogeneity"]["per_prompt_sigma"])
     solved = np.asarray(stats["per_prompt_success"])
     out = {}
-    for level in sorted(set(levels_.tolist())):
-        rows = np.flatnonzero(levels_ == level)
+    for level in sorted(set(levels.tolist())):
+        rows = np.flatnonzero(levels == level)
         acc = mean_ci(correct[rows].mean(axis=1), ev["confidence"], ev["n_bootstrap"], seed)
         c_x = {}
         for eps, ac in stats["anti_concentration"].items():
