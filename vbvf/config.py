@@ -365,6 +365,15 @@ class FormatSFTConfig:
 
 
 @dataclass
+class MathFitCheckConfig:
+    """MATH: when a trained stage counts as having fit its data (``fit.json``'s ``train_set``, judged in
+    results.json's ``training``; a stage that misses is named in ``training_warnings``)."""
+
+    sft_min_relative_drop: float = 0.1  # SFT stages: loss on the training set after ≤ (1 − this) × before
+    verifier_min_auroc: float = 0.7  # the verifier: AUROC on its training samples, and BCE under the label prior's
+
+
+@dataclass
 class ControlsConfig:
     optimal: bool = True  # the optimal policy, T = k on every trace
 
@@ -459,6 +468,7 @@ class MathArmsConfig(MathConfig):
     format_sft: FormatSFTConfig = field(default_factory=FormatSFTConfig)
     vf: MathVFConfig = field(default_factory=MathVFConfig)
     vb: MathVBConfig = field(default_factory=MathVBConfig)
+    fit_check: MathFitCheckConfig = field(default_factory=MathFitCheckConfig)
     eval: StatsConfig = field(default_factory=StatsConfig)  # H = N·h comes from the selection grid
     train_launcher: list[str] = field(default_factory=list)  # training stages: [] in-process, or e.g. [accelerate, launch, --num_processes, "2"]
 

@@ -74,6 +74,16 @@ def test_math_arms_smoke_produces_both_arms_and_resumes(setup, smoke):
     assert len(base_data["j_counts"]) == 4 and sum(base_data["j_counts"]) == base_data["traces"] > 0
     assert first["data_budget"]["vb"]["labelled"] == 4 * 2  # n problems × samples per problem
     assert sorted(s.split("/")[0] for s in first["stages"]["computed"]) == ["math_base", "math_verifier", "math_vf"]
+    training = first["training"]  # each trained stage on its own training set, before and after
+    assert sorted(training) == ["math_base", "math_verifier", "math_vf"]
+    for stage, entry in training.items():
+        assert entry["steps"] == 3 and entry["loss_before"] > 0 and entry["loss_after"] > 0, stage
+    # the tiny random model answers nothing right: one label class, so the verifier cannot fit, and says so
+    assert training["math_verifier"]["positive_share"] == 0.0 and training["math_verifier"]["auroc"] is None
+    assert training["math_verifier"]["fit"] is False
+    assert any(w.startswith("math_verifier did not fit its data: its training samples hold one class only")
+               for w in first["training_warnings"])
+    assert len(first["training_warnings"]) == sum(not e["fit"] for e in training.values())
 
     run_cli([*args, f"hydra.run.dir={root / 'run2'}"], root)  # a rerun trains nothing and samples nothing
     second = load_results(root / "run2")
@@ -119,6 +129,7 @@ def test_format_sft_then_heterogeneity_sft_and_answer_rates(setup):
         ("vf.stitch.weights=[1.0]", r"vf.stitch.weights must be max_wrong \+ 1"),
         ("attempts.correct_source=gold", "attempts.correct_source='gold'"),
         ("selection.n_grid=[2,1]", "selection.n_grid"),
+        ("fit_check.verifier_min_auroc=1.5", r"fit_check.verifier_min_auroc must be in \[0, 1\], got 1.5"),
     ],
 )
 def test_bad_settings_fail_before_compute_naming_the_key(compose_config, tmp_path, override, message):

@@ -25,8 +25,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 from datasets import Dataset
+from scipy.stats import mannwhitneyu
 from transformers import (
     AutoModelForCausalLM,
     AutoModelForSequenceClassification,
@@ -35,9 +37,10 @@ from transformers import (
     TrainingArguments,
 )
 
-from vbvf.arms.training import save_log, sft, trainer_args
+from vbvf.arms.training import fit, read_fit, sft, trainer_args
 from vbvf.arms.verifier import BCETrainer
 from vbvf.config import TrainConfig
+from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.tasks.math.prompts import prompt_token_ids
 
 KINDS = ("sft", "verifier")
@@ -80,7 +83,21 @@ def verifier_examples(tokenizer, prompts: Sequence[str], completions: Sequence[s
 
 def _train_sft(model_dir: str, data: Dataset, out: Path, train: TrainConfig, seed: int) -> list[dict]:
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    return sft(model, load_tokenizer(model_dir), data.to_list(), out, train, seed)
+    return sft(model, load_tokenizer(model_dir), data.to_list(), out, train, seed, train_set_loss=True)
+
+
+def ranking_fit(trainer) -> dict:
+    """The trained verifier on its own training set: accuracy at p = 0.5, AUROC (None with one class),
+    and the BCE of the best constant score (the label prior's entropy), which a verifier that
+    learned anything beats. Every process calls it (``predict`` gathers across them)."""
+    out = trainer.predict(trainer.train_dataset, metric_key_prefix="train_set")
+    logits, labels = np.asarray(out.predictions, dtype=np.float64).reshape(-1), np.asarray(out.label_ids).reshape(-1) > 0.5
+    prior = float(labels.mean())
+    both = 0.0 < prior < 1.0
+    auroc = mannwhitneyu(logits[labels], logits[~labels]).statistic / (labels.sum() * (~labels).sum()) if both else None
+    return {"positive_share": prior, "accuracy": float(((logits > 0) == labels).mean()),
+            "auroc": None if auroc is None else float(auroc),
+            "constant_bce": float(-(prior * np.log(prior) + (1 - prior) * np.log(1 - prior))) if both else 0.0}
 
 
 def _train_verifier(model_dir: str, data: Dataset, out: Path, train: TrainConfig, seed: int) -> list[dict]:
@@ -96,11 +113,14 @@ def _train_verifier(model_dir: str, data: Dataset, out: Path, train: TrainConfig
         train_dataset=data,
         data_collator=DataCollatorWithPadding(tokenizer),
     )
-    trainer.train()
-    trainer.save_model(str(out))
+    rows = fit(trainer, out, None, train_set_loss=True)
+    ranking = ranking_fit(trainer)
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(out))
-    return save_log(trainer, out)
+        report = read_fit(out)
+        report["train_set"] |= ranking
+        atomic_write_json(out / "fit.json", report)
+    return rows
 
 
 def run_spec(spec_path: str | Path) -> list[dict]:

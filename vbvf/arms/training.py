@@ -48,6 +48,7 @@ def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
         **saving,
         max_steps=train.max_steps,
         per_device_train_batch_size=train.batch_size,
+        per_device_eval_batch_size=train.batch_size,
         gradient_accumulation_steps=train.gradient_accumulation_steps,
         learning_rate=train.learning_rate,
         warmup_steps=int(train.warmup_ratio * train.max_steps),
@@ -177,18 +178,28 @@ class HeldOutCallback(TrainerCallback):
         mon.best = dict(mon.best, steps_run=state.global_step)
 
 
-def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = None) -> list[dict]:
-    """Train with ``monitor`` (if any), save the model, write ``train_log.json`` and ``fit.json``; return the loss rows."""
+def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = None, train_set_loss: bool = False) -> list[dict]:
+    """Train with ``monitor`` (if any), save the model, write ``train_log.json`` and ``fit.json``; return the loss rows.
+
+    ``train_set_loss``: also evaluate the trainer's loss on its whole training set before and after
+    training (``fit.json``: ``train_set.loss_before`` / ``loss_after``), the record that the stage
+    fit its data where no held-out monitor judges it.
+    """
     resume = resume_point(trainer)
     if monitor is not None:
         trainer.add_callback(HeldOutCallback(monitor, resume_from=resume))
+    before = trainer.evaluate(trainer.train_dataset, metric_key_prefix="train_set") if train_set_loss else None
     outcome = trainer.train(resume_from_checkpoint=resume)
+    after = trainer.evaluate(trainer.train_dataset, metric_key_prefix="train_set") if train_set_loss else None
     trainer.save_model(str(out_dir))
     rows = save_log(trainer, out_dir)
     if trainer.is_world_process_zero():
         report = (monitor.report() if monitor is not None else {"metric": None, "stop_reason": "max_steps"})
         report |= {"mean_train_loss": outcome.training_loss, "last_logged_train_loss": rows[-1]["loss"] if rows else None,
                    "steps_run": trainer.state.global_step}
+        if train_set_loss:
+            report["train_set"] = {"examples": len(trainer.train_dataset), "loss_before": before["train_set_loss"],
+                                   "loss_after": after["train_set_loss"]}
         # an extra value may be a callable: evaluated now, on the final (best) weights
         report |= {name: value() if callable(value) else value for name, value in (extra or {}).items()}
         atomic_write_json(Path(out_dir) / "fit.json", report)
@@ -202,8 +213,9 @@ def read_fit(model_dir: Path) -> dict | None:
 
 
 def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfig, seed: int,
-        monitor: HeldOut | None = None, extra: dict | None = None, callbacks: tuple = ()) -> list[dict]:
-    """Completion-only SFT of ``model`` on pre-tokenised examples; saves to ``out_dir``; returns the log."""
+        monitor: HeldOut | None = None, extra: dict | None = None, callbacks: tuple = (), train_set_loss: bool = False) -> list[dict]:
+    """Completion-only SFT of ``model`` on pre-tokenised examples; saves to ``out_dir``; returns the log
+    (``train_set_loss``: see ``fit``)."""
     args = SFTConfig(
         **trainer_args(train, out_dir, seed),
         completion_only_loss=True,
@@ -215,7 +227,7 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
                          callbacks=list(callbacks))
-    rows = fit(trainer, out_dir, monitor, extra)
+    rows = fit(trainer, out_dir, monitor, extra, train_set_loss)
     if trainer.is_world_process_zero():  # under accelerate launch, one process writes
         tokenizer.save_pretrained(str(out_dir))
     return rows

@@ -34,6 +34,7 @@ from vbvf.config import MathArmsConfig
 from vbvf.models.gguf import resolve_model
 from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.math_eval import typed_config
+from vbvf.pipeline.math_fits import training_fits
 from vbvf.pipeline.math_report import print_math_arms
 from vbvf.pipeline.math_runner import MathArms
 from vbvf.pipeline.math_statistics import answer_keys, answer_rate, base_statistics, by_level, gaps, horizons, problem_levels
@@ -74,6 +75,10 @@ def validate(cfg: dict) -> None:
             raise ValueError(f"{key} must be ≥ 1, got {value}")
     if cfg["eval"]["samples_per_prompt"] < 2:
         raise ValueError(f"eval.samples_per_prompt must be ≥ 2 (σ needs two samples), got {cfg['eval']['samples_per_prompt']}")
+    fit = cfg["fit_check"]
+    for key in ("sft_min_relative_drop", "verifier_min_auroc"):
+        if not 0.0 <= fit[key] <= 1.0:
+            raise ValueError(f"fit_check.{key} must be in [0, 1], got {fit[key]}")
 
 
 def problem_ranges(cfg: dict) -> dict[str, tuple[int, int]]:
@@ -123,6 +128,9 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
     het = cfg["heterogeneity"]
     stats = base_statistics(base_eval, cfg, seeds["traces"])
     levels = problem_levels(eval_problems)
+    training, training_warnings = training_fits(run.fits, cfg["fit_check"])
+    for warning in training_warnings:
+        log.warning(warning)
     results = results_header("math_arms", cfg, seeds | {"sampling": cfg["sampling"]["seed"], "run": cfg["seed"]}, horizons(cfg)) | {
         "level": het["level"] if het["enabled"] else "none",
         "budget": {"h": run.h, "n_grid": cfg["selection"]["n_grid"]},
@@ -140,6 +148,8 @@ def run_math_arms(cfg: Any, out_dir: str | Path) -> dict:
         "base": {"model": base, "sft_data": run.reports.get("math_base"), "answer_rate": answer_rate(graded.answers),
                  "by_level": by_level(levels, graded.correct, graded.answers, stats, cfg, seeds["bootstrap"])},
         "base_stats": stats,
+        "training": training,
+        "training_warnings": training_warnings,
         "arms": arms,
         "arm_roles": roles,
         "gaps": gaps(vb_correct, vf, cfg, seeds["bootstrap"]),

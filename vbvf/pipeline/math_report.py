@@ -1,4 +1,4 @@
-"""Terminal tables of a MATH-arms run: the base's statistics and both arms at matched tokens."""
+"""Terminal tables of a MATH-arms run: the base's statistics, both arms at matched tokens, and whether each trained stage fit its data."""
 
 from __future__ import annotations
 
@@ -33,3 +33,22 @@ def print_math_arms(results: dict) -> None:
     console = wide_console()
     console.print(base_table(results["base_stats"], f"base π_b ({results['level']}) on test problems (config {results['config_hash']})"))
     console.print(arms_table(results))
+    console.print(fit_table(results["training"]))
+    for warning in results["training_warnings"]:
+        console.print(f"[bold red]warning:[/] {warning}")
+
+
+def fit_table(training: dict) -> Table:
+    """One row per trained stage: its loss on its own training set before → after, and for the
+    verifier its AUROC and the label prior's BCE; ``fit`` as ``fit_check`` judges it."""
+    table = Table(title="trained stages on their own training data (fit_check)")
+    for col in ("stage", "steps", "examples", "loss before → after", "AUROC", "prior BCE", "fit"):
+        table.add_column(col, justify="right")
+    for stage, entry in training.items():
+        if entry["fit"] is None:
+            table.add_row(stage, *[""] * 5, "no record")
+            continue
+        auroc, prior = entry.get("auroc"), entry.get("constant_bce")
+        table.add_row(stage, str(entry["steps"]), str(entry["examples"]), f"{entry['loss_before']:.3f} → {entry['loss_after']:.3f}",
+                      "" if auroc is None else f"{auroc:.3f}", "" if prior is None else f"{prior:.3f}", "yes" if entry["fit"] else "NO")
+    return table

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from vbvf.arms.math_training import sft_examples, train_stage, verifier_examples
+from vbvf.arms.training import read_fit
 from vbvf.arms.selection import accuracy_estimate, selection_correct
 from vbvf.arms.voting import MemoMatch
 from vbvf.config import TrainConfig
@@ -45,6 +46,7 @@ class MathArms:
     train_problems: list  # data.train
     eval_problems: list  # data.eval
     reports: dict = field(default_factory=dict)  # data summaries of the training stages
+    fits: dict = field(default_factory=dict)  # fit.json of the training stages
     model_ids: dict = field(default_factory=dict)  # trained model dir -> its sample-cache name
 
     @property
@@ -126,12 +128,13 @@ class MathArms:
         return self._finished("math_verifier", done)
 
     def _finished(self, stage: str, done: Path) -> str:
-        """Record a finished stage's data summary; return its model directory.
+        """Record a finished stage's data summary and fit; return its model directory.
 
         The model's sample-cache name carries the time its stage finished, so samples of an
         earlier model trained into the same directory (after the stage was deleted) are never reused.
         """
         self.reports[stage] = json.loads((done / "data_summary.json").read_text())
+        self.fits[stage] = read_fit(done / "train" / "model")
         model = str(done / "train" / "model")
         self.model_ids[model] = f"{model}@{(done / DONE).stat().st_mtime_ns}"
         return model
