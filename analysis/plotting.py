@@ -57,13 +57,20 @@ def caption(prov: dict) -> str:
             f"{first(prov['data_cost'], 2, '; ')}")
 
 
+def fitting_chars(fig: plt.Figure, points: float) -> int:
+    """Characters of ``points``-point DejaVu Sans that fit across ``fig`` (digits are 0.64 em; a margin of two)."""
+    return int(fig.get_figwidth() * 72 / (points * 0.64)) - 2
+
+
 def save(fig: plt.Figure, out: Path, name: str, prov: dict, notes: list[str] | None = None,
          right_margin: float = 1.0) -> dict:
-    """Caption the figure (wrapped to its width), write it as PNG and PDF (full provenance in their
-    metadata); its manifest entry. ``right_margin``: where the panels end (a legend beside them)."""
+    """Caption the figure and wrap it and the title to the figure's width, write it as PNG and PDF (full
+    provenance in their metadata); its manifest entry. ``right_margin``: where the panels end (a legend beside them)."""
     text = caption(prov)
-    width_chars = int(fig.get_figwidth() * 72 / (6 * 0.64)) - 2  # 6-point DejaVu Sans: digits are 0.64 em
-    wrapped = textwrap.fill(text, width_chars)
+    wrapped = textwrap.fill(text, fitting_chars(fig, 6))
+    if title := fig.get_suptitle():  # a one-panel figure is narrower than a long title
+        size = fig._suptitle.get_fontsize()  # no public getter for the title Text; suptitle() alone would reset its size
+        fig.suptitle("\n".join(textwrap.fill(line, fitting_chars(fig, size)) for line in title.split("\n")), fontsize=size)
     fig.text(0.01, 0.005, wrapped, fontsize=6, color="dimgrey", va="bottom")
     caption_height = (wrapped.count("\n") + 1.5) * 7.5 / 72 / fig.get_figheight()  # lines of 6 pt text, in figure heights
     fig.tight_layout(rect=(0, caption_height, right_margin, 1))

@@ -158,3 +158,22 @@ def test_math_eval_runs_and_schema_1_results_in_a_sweep_are_read(tmp_path):
     assert list(old.results["arms"]) == list(new.results["arms"]) and old.horizons == new.horizons
     manifest = figures_main([str(root), "--out", str(tmp_path / "figures")])
     assert set(manifest["figures"]) == set(MATH_FIGURES)
+
+
+def test_a_long_title_is_wrapped_inside_a_one_panel_figure(tmp_path):
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from analysis.plotting import save
+
+    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    ax.plot([0, 1], [0, 1])
+    fig.suptitle("Figure 5a · MATH: accuracy vs test-time tokens, VF vs VB (n = 20; math_real_smoke · "
+                 "gguf:SmolLM2-135M-Instruct.Q4_1.gguf)\nseeds averaged; bars span the runs' 95% CIs", fontsize=9)
+    title = fig._suptitle
+    prov = {"runs": 1, "experiments": ["x"], "config_hashes": ["abc"], "seeds": [0], "sample_counts_text": [], "data_cost": []}
+    save(fig, tmp_path, "one_panel", prov)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    box = title.get_window_extent(renderer)
+    assert title.get_fontsize() == 9 and title.get_text().count("\n") >= 2
+    assert box.x0 >= 0 and box.x1 <= fig.get_figwidth() * fig.dpi  # inside the canvas, not cut at both sides
