@@ -20,6 +20,7 @@ Prints one table; ``--save`` writes the rows as JSON.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import tempfile
 import time
@@ -169,7 +170,7 @@ def bench_score(task, mixture, horizon, work: Path) -> list[dict]:
             run()
             start = time.perf_counter()
             results[name] = run()
-        except torch.OutOfMemoryError as error:  # the old full width ran out of an 80 GB H100's memory at batch 2048
+        except torch.OutOfMemoryError as error:  # on an 80 GB H100 after the grpo and sample stages (2026-12-07)
             rows.append({"stage": f"score H={horizon}", "variant": name, "batch": 2048, "error": repr(error)[:200]})
             torch.cuda.empty_cache()
             continue
@@ -206,7 +207,11 @@ def main() -> None:
                 rows += bench_score(task, mixture, args.horizon, work)
             else:
                 raise SystemExit(f"--stages: unknown stage {stage!r} (base, grpo, sample, score)")
-            print(f"[{stage}: {time.perf_counter() - t0:.0f} s]", flush=True)
+            gc.collect()  # the stage's models and compiled decoders go before the next stage starts
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            held = f", {torch.cuda.memory_allocated() / 2**30:.1f} GiB still allocated" if torch.cuda.is_available() else ""
+            print(f"[{stage}: {time.perf_counter() - t0:.0f} s{held}]", flush=True)
             if args.save:
                 args.save.write_text(json.dumps(rows, indent=1))
     keys = ["stage", "variant", "batch", "s/step", "first step s", "tokens/s", "TFLOP/s", "MFU", "max |diff|", "error"]
