@@ -9,6 +9,10 @@ Both load the weights in float32 whatever the checkpoint's dtype (transformers 5
 checkpoint such as Llama 3.2 in bf16 by default, and Adam steps of lr 1e-5 then round away in
 bf16 weights); ``bf16: true`` runs the matrix work under bf16 autocast.
 
+Each writes ``fit.json`` beside its model: the loss on its whole training set before and after
+training, and for the verifier its AUROC and accuracy on its training samples and the label prior's
+BCE (``vbvf/pipeline/math_fits.py`` judges them).
+
 A stage is a JSON spec (kind, model, data, out, train, seed) next to its ``datasets`` folder;
 ``python -m vbvf.arms.math_training SPEC`` runs it, and ``train_launcher`` (e.g.
 ``[accelerate, launch, --num_processes, "2"]``) is put in front of ``-m vbvf.arms.math_training
