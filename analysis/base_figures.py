@@ -65,7 +65,8 @@ def anti_concentration_figure(levels: list[list[StoredRun]], out: Path, name: st
             else:
                 ax.plot([], [], label=label + ": nothing to draw")
         ax.axvline(stats[0][0]["c0"], color="grey", linestyle=":", label="c₀")
-        ax.set(xlabel=f"c_x(ε = {eps}) at the largest H", ylabel="share of prompts ≤ c_x", xlim=(0, 1), ylim=(0, 1.02))
+        # from just below 0: a level whose every c_x is 0 jumps at 0, which the y axis would hide
+        ax.set(xlabel=f"c_x(ε = {eps}) at the largest H", ylabel="share of prompts ≤ c_x", xlim=(-0.03, 1.02), ylim=(0, 1.02))
         ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
     return save(fig, out, name, provenance([r for runs in levels for r in runs]))
