@@ -52,14 +52,11 @@ def test_stages_without_a_record_are_named_not_passed():
 def test_ranking_fit_against_closed_forms():
     logits = np.array([[2.0], [-1.0], [0.5], [-3.0], [1.0]])
     labels = np.array([1.0, 0.0, 0.0, 0.0, 1.0])
-    trainer = SimpleNamespace(train_dataset=None, predict=lambda data, metric_key_prefix: SimpleNamespace(predictions=logits, label_ids=labels))
-    got = ranking_fit(trainer)
+    got = ranking_fit(SimpleNamespace(predictions=logits, label_ids=labels))
     # positives 2.0, 1.0 outrank all three negatives: AUROC 1; accuracy at p = 0.5 (logit 0): 0.5 is a false positive
     assert got["auroc"] == 1.0 and got["accuracy"] == pytest.approx(4 / 5) and got["positive_share"] == pytest.approx(0.4)
     assert got["constant_bce"] == pytest.approx(-(0.4 * math.log(0.4) + 0.6 * math.log(0.6)))
-    tie = SimpleNamespace(train_dataset=None, predict=lambda data, metric_key_prefix: SimpleNamespace(
-        predictions=np.zeros((4, 1)), label_ids=np.array([1.0, 0.0, 1.0, 0.0])))
+    tie = SimpleNamespace(predictions=np.zeros((4, 1)), label_ids=np.array([1.0, 0.0, 1.0, 0.0]))
     assert ranking_fit(tie)["auroc"] == 0.5  # ties count one half
-    one_class = SimpleNamespace(train_dataset=None, predict=lambda data, metric_key_prefix: SimpleNamespace(
-        predictions=np.ones((3, 1)), label_ids=np.zeros(3)))
+    one_class = SimpleNamespace(predictions=np.ones((3, 1)), label_ids=np.zeros(3))
     assert ranking_fit(one_class)["auroc"] is None and ranking_fit(one_class)["constant_bce"] == 0.0

@@ -41,10 +41,9 @@ from transformers import (
     TrainingArguments,
 )
 
-from vbvf.arms.training import fit, read_fit, sft, trainer_args
+from vbvf.arms.training import fit, sft, trainer_args
 from vbvf.arms.verifier import BCETrainer
 from vbvf.config import TrainConfig
-from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.tasks.math.prompts import prompt_token_ids
 
 KINDS = ("sft", "verifier")
@@ -90,12 +89,12 @@ def _train_sft(model_dir: str, data: Dataset, out: Path, train: TrainConfig, see
     return sft(model, load_tokenizer(model_dir), data.to_list(), out, train, seed, train_set_loss=True)
 
 
-def ranking_fit(trainer) -> dict:
-    """The trained verifier on its own training set: accuracy at p = 0.5, AUROC (None with one class),
-    and the BCE of the best constant score (the label prior's entropy), which a verifier that
-    learned anything beats. Every process calls it (``predict`` gathers across them)."""
-    out = trainer.predict(trainer.train_dataset, metric_key_prefix="train_set")
-    logits, labels = np.asarray(out.predictions, dtype=np.float64).reshape(-1), np.asarray(out.label_ids).reshape(-1) > 0.5
+def ranking_fit(predicted) -> dict:
+    """The trained verifier on its own training set (``predicted``: ``Trainer.predict``'s output on
+    it): accuracy at p = 0.5, AUROC (None with one class), and the BCE of the best constant score
+    (the label prior's entropy), which a verifier that learned anything beats."""
+    logits = np.asarray(predicted.predictions, dtype=np.float64).reshape(-1)
+    labels = np.asarray(predicted.label_ids).reshape(-1) > 0.5
     prior = float(labels.mean())
     both = 0.0 < prior < 1.0
     auroc = mannwhitneyu(logits[labels], logits[~labels]).statistic / (labels.sum() * (~labels).sum()) if both else None
@@ -117,13 +116,9 @@ def _train_verifier(model_dir: str, data: Dataset, out: Path, train: TrainConfig
         train_dataset=data,
         data_collator=DataCollatorWithPadding(tokenizer),
     )
-    rows = fit(trainer, out, None, train_set_loss=True)
-    ranking = ranking_fit(trainer)
+    rows = fit(trainer, out, None, train_set_loss=True, train_set_metrics=ranking_fit)
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(out))
-        report = read_fit(out)
-        report["train_set"] |= ranking
-        atomic_write_json(out / "fit.json", report)
     return rows
 
 

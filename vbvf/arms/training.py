@@ -178,19 +178,27 @@ class HeldOutCallback(TrainerCallback):
         mon.best = dict(mon.best, steps_run=state.global_step)
 
 
-def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = None, train_set_loss: bool = False) -> list[dict]:
+def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = None, train_set_loss: bool = False,
+        train_set_metrics: Callable | None = None) -> list[dict]:
     """Train with ``monitor`` (if any), save the model, write ``train_log.json`` and ``fit.json``; return the loss rows.
 
     ``train_set_loss``: also evaluate the trainer's loss on its whole training set before and after
     training (``fit.json``: ``train_set.loss_before`` / ``loss_after``), the record that the stage
-    fit its data where no held-out monitor judges it.
+    fit its data where no held-out monitor judges it. ``train_set_metrics``: the pass after training
+    is a ``predict``, and this function of its output adds to ``train_set`` (every process runs the
+    pass, which gathers across them).
     """
     resume = resume_point(trainer)
     if monitor is not None:
         trainer.add_callback(HeldOutCallback(monitor, resume_from=resume))
     before = trainer.evaluate(trainer.train_dataset, metric_key_prefix="train_set") if train_set_loss else None
     outcome = trainer.train(resume_from_checkpoint=resume)
-    after = trainer.evaluate(trainer.train_dataset, metric_key_prefix="train_set") if train_set_loss else None
+    after, more = None, {}
+    if train_set_metrics is not None:
+        predicted = trainer.predict(trainer.train_dataset, metric_key_prefix="train_set")
+        after, more = predicted.metrics, train_set_metrics(predicted)
+    elif train_set_loss:
+        after = trainer.evaluate(trainer.train_dataset, metric_key_prefix="train_set")
     trainer.save_model(str(out_dir))
     rows = save_log(trainer, out_dir)
     if trainer.is_world_process_zero():
@@ -199,7 +207,7 @@ def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = No
                    "steps_run": trainer.state.global_step}
         if train_set_loss:
             report["train_set"] = {"examples": len(trainer.train_dataset), "loss_before": before["train_set_loss"],
-                                   "loss_after": after["train_set_loss"]}
+                                   "loss_after": after["train_set_loss"]} | more
         # an extra value may be a callable: evaluated now, on the final (best) weights
         report |= {name: value() if callable(value) else value for name, value in (extra or {}).items()}
         atomic_write_json(Path(out_dir) / "fit.json", report)

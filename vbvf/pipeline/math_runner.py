@@ -134,8 +134,9 @@ class MathArms:
         earlier model trained into the same directory (after the stage was deleted) are never reused.
         """
         self.reports[stage] = json.loads((done / "data_summary.json").read_text())
-        self.fits[stage] = read_fit(done / "train" / "model")
-        model = str(done / "train" / "model")
+        model = done / "train" / "model"
+        self.fits[stage] = read_fit(model)
+        model = str(model)
         self.model_ids[model] = f"{model}@{(done / DONE).stat().st_mtime_ns}"
         return model
 
