@@ -8,6 +8,13 @@
 #       MATH500.jsonl, default .devdata/math500.jsonl; skipped, said so, when there is none or with `skip`)
 #   bash benchmarks/device_math_smollm2.sh OUT arms LEVEL... [-- OVERRIDES...]
 #       experiment=math_real heterogeneity=LEVEL for each LEVEL (low, mid, high, none), one after the other
+#   bash benchmarks/device_math_smollm2.sh OUT all [MATH500.jsonl|skip] LEVEL... [-- OVERRIDES...]
+#       both at once, sharing the card (decoding a 135 M model is bound by kernel launches, not by the
+#       GPU's width): `base` in one process, the first LEVEL in another, and the other LEVELs each in
+#       their own once the first has cached the format SFT that every level shares (two processes must
+#       not train one stage into one checkpoint folder; if it is not cached within FORMAT_WAIT_S,
+#       default 300 s, they wait for the first level to end, and run one after the other if it failed
+#       before caching it). Use it where the card's memory holds them all (an H200; an H100 is tight)
 # OVERRIDES go to every run of the call (e.g. data.n=100 eval.samples_per_prompt=16 to cut one).
 # Each run is a `python -m vbvf.run` under `timeout --signal=INT`, limited to what is left of the
 # call's DEADLINE_S (default 570 s) counted from CALL_START (epoch seconds; default: this script's
@@ -22,7 +29,7 @@
 # Environment: SMOLLM2_GGUF (default /tmp/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf), VBVF_CACHE,
 # WORK_DIR (run folders, default /tmp/item6), CALL_START, DEADLINE_S, MIN_RUN_S.
 set -uo pipefail
-usage="usage: $0 OUT base [MATH500.jsonl|skip] [-- OVERRIDES...] | $0 OUT arms LEVEL... [-- OVERRIDES...]"
+usage="usage: $0 OUT base [MATH500.jsonl|skip] [-- OVERRIDES...] | $0 OUT arms LEVEL... [-- OVERRIDES...] | $0 OUT all [MATH500.jsonl|skip] LEVEL... [-- OVERRIDES...]"
 out=${1:?$usage}; what=${2:?$usage}; shift 2
 args=()
 while (($#)) && [[ $1 != -- ]]; do args+=("$1"); shift; done
@@ -40,12 +47,13 @@ if [[ ! -f $GGUF ]]; then
 fi
 case $what in
   base) name=base; [[ ${#args[@]} -le 1 ]] || { echo "$usage" >&2; exit 2; } ;;
-  arms)
+  arms|all)
+    if [[ $what == all && ! ${args[0]:-} =~ ^(low|mid|high|none)$ ]]; then math500=${args[0]}; args=("${args[@]:1}"); fi
     ((${#args[@]})) || { echo "$usage" >&2; exit 2; }
     for level in "${args[@]}"; do
       [[ $level =~ ^(low|mid|high|none)$ ]] || { echo "unknown heterogeneity level '$level': low, mid, high or none" >&2; exit 2; }
     done
-    name=arms_$(IFS=_; echo "${args[*]}") ;;
+    name=${what}_$(IFS=_; echo "${args[*]}") ;;
   *) echo "$usage" >&2; exit 2 ;;
 esac
 work=${WORK_DIR:-/tmp/item6}
@@ -107,25 +115,69 @@ run() {
   summary "$work/$run"
 }
 
+convert() {
+  local start=$(date +%s)
+  mkdir -p "$work/base_ladder"
+  python -m vbvf.models.gguf "gguf:$GGUF" > "$work/base_ladder/convert.log" 2>&1
+  echo "== convert: exit $? after $(($(date +%s) - start)) s: $(tail -1 "$work/base_ladder/convert.log")"
+}
+
+base_runs() {
+  run base_ladder experiment=math_real_base cache_dir="$CACHE/samples"
+  math500=${math500:-.devdata/math500.jsonl}
+  if [[ $math500 == skip ]]; then
+    echo "== base_math500: skipped (asked)"
+  elif [[ -f $math500 ]]; then
+    run base_math500 experiment=math_real_math500 cache_dir="$CACHE/samples" data.eval.path="$(realpath "$math500")"
+  else
+    echo "== base_math500: skipped, no $math500 (carry .devdata or give the jsonl's path)"
+  fi
+}
+
 case $what in
   base)
-    start=$(date +%s)
-    mkdir -p "$work/base_ladder"
-    python -m vbvf.models.gguf "gguf:$GGUF" > "$work/base_ladder/convert.log" 2>&1
-    echo "== convert: exit $? after $(($(date +%s) - start)) s: $(tail -1 "$work/base_ladder/convert.log")"
-    run base_ladder experiment=math_real_base cache_dir="$CACHE/samples"
-    math500=${args[0]:-.devdata/math500.jsonl}
-    if [[ $math500 == skip ]]; then
-      echo "== base_math500: skipped (asked)"
-    elif [[ -f $math500 ]]; then
-      run base_math500 experiment=math_real_math500 cache_dir="$CACHE/samples" data.eval.path="$(realpath "$math500")"
-    else
-      echo "== base_math500: skipped, no $math500 (carry .devdata or give the jsonl's path)"
-    fi
+    math500=${args[0]:-}
+    convert
+    base_runs
     ;;
   arms)
     for level in "${args[@]}"; do
       run "arms_$level" experiment=math_real heterogeneity="$level" cache_dir="$CACHE"
+    done
+    ;;
+  all)
+    export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True  # several processes share the card's memory
+    convert
+    base_runs > "$work/base.out" 2>&1 &
+    run "arms_${args[0]}" experiment=math_real heterogeneity="${args[0]}" cache_dir="$CACHE" > "$work/arms_${args[0]}.out" 2>&1 &
+    first=$!
+    format_cached() { compgen -G "$CACHE/stages/math_format/*/DONE" > /dev/null; }
+    waited=0
+    until format_cached || ! kill -0 "$first" 2>/dev/null || ((waited >= ${FORMAT_WAIT_S:-300})); do
+      sleep 5; waited=$((waited + 5))
+    done
+    if ! format_cached; then
+      echo "== format SFT not cached after ${waited} s: the other levels start when arms_${args[0]} has ended"
+      wait "$first"
+    fi
+    if format_cached; then
+      echo "== format SFT cached (waited ${waited} s): the other levels start together"
+      for level in "${args[@]:1}"; do
+        run "arms_$level" experiment=math_real heterogeneity="$level" cache_dir="$CACHE" > "$work/arms_$level.out" 2>&1 &
+      done
+    else
+      echo "== format SFT still not cached: the other levels run one after the other"
+      for level in "${args[@]:1}"; do
+        run "arms_$level" experiment=math_real heterogeneity="$level" cache_dir="$CACHE" > "$work/arms_$level.out" 2>&1
+      done &
+    fi
+    wait
+    cat "$work/base.out"
+    runs=(base_ladder)
+    [[ -d $work/base_math500 ]] && runs+=(base_math500)
+    for level in "${args[@]}"; do
+      cat "$work/arms_$level.out"
+      [[ -d $work/arms_$level ]] && runs+=("arms_$level")
     done
     ;;
 esac
