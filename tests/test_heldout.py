@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from vbvf.arms.training import HeldOut, sft
@@ -90,3 +91,9 @@ def test_fidelity_difference_ci_pairs_prompts_and_covers_sampling_noise():
     assert noise["diff_ci"]["low"] < 0 < noise["diff_ci"]["high"] and noise["diff_ci"]["high"] - noise["diff_ci"]["low"] < 0.1
     shifted = fidelity_report(stats(draw(hardness * 0.5)), stats(draw(hardness)), None, tolerance=0.1)["per_horizon"]["8"]["success"]
     assert shifted["diff_ci"]["high"] < 0 and shifted["diff_ci"]["low"] < -0.25 < shifted["diff_ci"]["high"]
+
+
+def test_a_non_finite_held_out_metric_stops_training_at_once(tmp_path):
+    with pytest.raises(FloatingPointError, match="held-out replayed = nan at step 2"):
+        train_with([3.0, 2.0, float("nan"), 1.0], tmp_path, patience=10)
+    assert not (tmp_path / "fit.json").exists()  # the stage never finishes

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from vbvf.arms.training import precision, save_log
+from vbvf.arms.training import StopOnNonFinite, precision, save_log
 
 
 def test_precision_on_cpu_is_fp32():
@@ -19,3 +19,12 @@ def test_save_log_rejects_non_finite_losses(tmp_path):
                                is_world_process_zero=lambda: True)
     with pytest.raises(FloatingPointError, match="step 7"):
         save_log(diverged, tmp_path)
+
+
+def test_a_logged_non_finite_loss_or_grad_norm_stops_training_at_its_log():
+    state = SimpleNamespace(global_step=3600)
+    StopOnNonFinite().on_log(None, state, None, logs={"loss": 2.3, "grad_norm": 1.2, "learning_rate": 1e-4})
+    with pytest.raises(FloatingPointError, match=r"step 3600: \{'grad_norm': nan\}"):
+        StopOnNonFinite().on_log(None, state, None, logs={"loss": 2.288, "grad_norm": float("nan")})
+    with pytest.raises(FloatingPointError, match="'loss': inf"):
+        StopOnNonFinite().on_log(None, state, None, logs={"loss": float("inf")})

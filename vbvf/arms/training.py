@@ -133,6 +133,9 @@ class HeldOutCallback(TrainerCallback):
         value = float(mon.metric(model))
         mon.history.append({"step": step, "value": value})
         log.info("step %d: %s = %.4f", step, mon.name, value)
+        if not math.isfinite(value):  # NaN never compares lower: without this a diverged run trains on to patience
+            raise FloatingPointError(f"training diverged: held-out {mon.name} = {value} at step {step} (best "
+                                     f"{mon.best}); lower train.learning_rate or set train.bf16=false")
         if mon.best is None or value < mon.best["value"]:
             mon.best = {"step": step, "value": value}
             self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
@@ -178,6 +181,16 @@ class HeldOutCallback(TrainerCallback):
         mon.best = dict(mon.best, steps_run=state.global_step)
 
 
+class StopOnNonFinite(TrainerCallback):
+    """Raise at the first logged non-finite loss or gradient norm, instead of training on to ``max_steps``."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        bad = {k: logs[k] for k in ("loss", "grad_norm") if k in (logs or {}) and not math.isfinite(float(logs[k]))}
+        if bad:
+            raise FloatingPointError(f"training diverged at step {state.global_step}: {bad}; lower "
+                                     "train.learning_rate or set train.bf16=false")
+
+
 def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = None, train_set_loss: bool = False,
         train_set_metrics: Callable | None = None) -> list[dict]:
     """Train with ``monitor`` (if any), save the model, write ``train_log.json`` and ``fit.json``; return the loss rows.
@@ -189,6 +202,7 @@ def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = No
     pass, which gathers across them).
     """
     resume = resume_point(trainer)
+    trainer.add_callback(StopOnNonFinite())
     if monitor is not None:
         trainer.add_callback(HeldOutCallback(monitor, resume_from=resume))
     before = trainer.evaluate(trainer.train_dataset, metric_key_prefix="train_set") if train_set_loss else None
