@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The full didactic_paper study for several mixtures at once on one lent GPU (one process each,
 # sharing the card: each is bound by launches and host work, so together they fill it better).
+# Three paper runs side by side need more than an H100's 80 GB (2026-12-07: `low` ran out of memory at
+# its first held-out evaluation while `mid` and `high` held 38 and 21 GiB): on an H100 give one mixture.
 # Run from the repo root on the GPU machine:
 #   RUN_LIMIT_S=540 bash benchmarks/device_paper_mixtures.sh OUT "low mid high" [extra Hydra overrides]
 # Stages are cached under .vbvf_cache/paper (kept by a warm machine between calls; training stages

@@ -41,9 +41,12 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast on GPUs that support it (never on CPU); false: fp32 with TF32 matmuls
     gradient_accumulation_steps: int = 1  # effective batch = batch_size · this · processes
     gradient_checkpointing: bool = False  # trades compute for memory; worth it only for large models
-    # speed (docs/PERFORMANCE.md "Didactic study at paper scale"): none changes what is learnt, only how fast
+    # speed (docs/PERFORMANCE.md "Didactic study at paper scale")
     optim: Optional[str] = None  # transformers optimizer name; null: its default (adamw_torch_fused on torch >= 2.8)
-    group_by_length: bool = False  # batches of similar lengths (transformers' length-grouped sampler): less padding
+    # batches of similar lengths (transformers' length-grouped sampler): less padding, but NOT the same
+    # learning: where length tracks the outcome (planted traces) the gradient is biased; measured in
+    # benchmarks/base_fit_length_grouping.py (the base's gap stalls 4-9x higher), so no shipped config uses it
+    group_by_length: bool = False
     torch_compile: bool = False  # torch.compile the model for training (pair with pad_to_multiple_of)
     pad_to_multiple_of: Optional[int] = None  # pad each batch to a multiple of this many tokens: few compiled shapes
     # resume inside the stage: save a checkpoint every this many steps (0: never) under the cache's
