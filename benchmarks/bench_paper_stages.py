@@ -46,10 +46,13 @@ MIXTURES = {"low": [0.5], "mid": [1.0, 0.5, 0.25, 0.125],
             "high": [1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625]}
 BASE_VARIANTS = {  # name: TrainConfig overrides over the paper's base_lm.train (batch 256, lr 3e-4, random batches)
     "paper config": {},
+    # the same random batches flattened into one row without padding (exact: tests/test_padding_free.py)
+    "padding-free": {"padding_free": True},
+    "padding-free, batch 1024": {"padding_free": True, "batch_size": 1024},
     "torch.compile, pad to 16": {"torch_compile": True, "pad_to_multiple_of": 16},
     "batch 1024, torch.compile, pad to 16": {"batch_size": 1024, "torch_compile": True, "pad_to_multiple_of": 16},
     # throughput only: length-grouped batches bias the base's fit in the planted task (its gap to the
-    # Bayes NLL stalls 4-9x higher, benchmarks/base_fit_length_grouping.py), so no config uses them
+    # Bayes NLL stalls 4-9x higher, benchmarks/base_fit_batching.py), so no config uses them
     "length groups (biased fit)": {"group_by_length": True},
 }
 

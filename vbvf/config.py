@@ -45,8 +45,12 @@ class TrainConfig:
     optim: Optional[str] = None  # transformers optimizer name; null: its default (adamw_torch_fused on torch >= 2.8)
     # batches of similar lengths (transformers' length-grouped sampler): less padding, but NOT the same
     # learning: where length tracks the outcome (planted traces) the gradient is biased; measured in
-    # benchmarks/base_fit_length_grouping.py (the base's gap stalls 4-9x higher), so no shipped config uses it
+    # benchmarks/base_fit_batching.py (the base's gap stalls 4-9x higher), so no shipped config uses it
     group_by_length: bool = False
+    # SFT stages only (base, VF, format SFT): each batch flattened into one row with per-trace position
+    # ids and no padding (trl's padding_free); transformers then masks attention block-diagonally, so
+    # the loss and gradients equal the padded batch's (tests/test_padding_free.py) at no padding cost
+    padding_free: bool = False
     torch_compile: bool = False  # torch.compile the model for training (pair with pad_to_multiple_of)
     pad_to_multiple_of: Optional[int] = None  # pad each batch to a multiple of this many tokens: few compiled shapes
     # resume inside the stage: save a checkpoint every this many steps (0: never) under the cache's

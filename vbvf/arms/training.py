@@ -67,6 +67,13 @@ def trainer_args(train: TrainConfig, out_dir: Path, seed: int) -> dict:
     )
 
 
+def check_not_padding_free(train, key: str) -> None:
+    """Raise, naming ``key``, where a non-SFT stage's train mapping asks for ``padding_free`` (only ``sft`` flattens batches)."""
+    if train.get("padding_free"):
+        raise ValueError(f"{key}.padding_free=true: padding-free batches exist for the SFT stages only (base_lm, vf, "
+                         f"format_sft, heterogeneity); this stage's trainer would ignore it. Set it false")
+
+
 def resume_point(trainer) -> str | None:
     """The newest finished checkpoint of this trainer's stage, when it saves checkpoints (else None)."""
     if trainer.args.save_strategy == "no":
@@ -244,9 +251,12 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
         gradient_checkpointing=train.gradient_checkpointing,  # trl defaults to True; off unless configured
         max_length=None,
         packing=False,
+        padding_free=train.padding_free,
         pad_to_multiple_of=train.pad_to_multiple_of,
         dataset_num_proc=None,
     )
+    if train.padding_free:  # with a KV cache transformers skips the block-diagonal mask of packed rows
+        model.config.use_cache = False
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
                          callbacks=list(callbacks))
     rows = fit(trainer, out_dir, monitor, extra, train_set_loss)

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vbvf.arms.bon import CONVENTIONS, POOLS
 from vbvf.arms.components import configured_arms
-from vbvf.arms.training import read_fit
+from vbvf.arms.training import check_not_padding_free, read_fit
 from vbvf.config import build
 from vbvf.pipeline.arms import run_arms, sample_solve_times
 from vbvf.pipeline.artifacts import atomic_write_json
@@ -67,6 +67,8 @@ def validate(cfg: DictConfig) -> None:
         raise ValueError(f"vb.rl.train.rollout must be one of {DECODES}, got {cfg.vb.rl.train.rollout!r}")
     if cfg.sampler.decode not in DECODES:
         raise ValueError(f"sampler.decode must be one of {DECODES}, got {cfg.sampler.decode!r}")
+    check_not_padding_free(cfg.vb.verifier.train, "vb.verifier.train")
+    check_not_padding_free(cfg.vb.rl.train, "vb.rl.train")
 
 
 def base_statistics(solve_time: np.ndarray, cfg: DictConfig, seed: int) -> dict:

@@ -30,6 +30,7 @@ import numpy as np
 from vbvf.arms.components import configured_arms, run_in_order
 from vbvf.arms.math_training import load_tokenizer
 from vbvf.arms.selection import check_selection
+from vbvf.arms.training import check_not_padding_free
 from vbvf.config import MathArmsConfig
 from vbvf.models.gguf import resolve_model
 from vbvf.pipeline.artifacts import atomic_write_json
@@ -59,6 +60,7 @@ def validate(cfg: dict) -> None:
     arms = configured_arms(cfg["arms"])  # a misspelt _target_ or role fails here, naming it
     if missing := [m for m in cfg["selection"]["methods"] if m not in {getattr(arm, "method", None) for arm in arms}]:
         raise ValueError(f"selection.methods: {missing} have no arm in arms (conf/arms/math.yaml)")
+    check_not_padding_free(cfg["vb"]["verifier"]["train"], "vb.verifier.train")
     if cfg["vb"]["verifier"]["labels"] != "outcome":
         raise ValueError(f"vb.verifier.labels={cfg['vb']['verifier']['labels']!r}: the MATH verifier is an outcome verifier (set outcome)")
     if cfg["attempts"]["correct_source"] not in CORRECT_SOURCES:

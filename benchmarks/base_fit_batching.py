@@ -1,15 +1,16 @@
-"""Does ``train.group_by_length`` change what the base LM learns? Held-out gap to the Bayes NLL, grouped vs random batches.
+"""Do the batching knobs change what the base LM learns? Held-out gap to the Bayes NLL per batching.
 
-    PYTHONPATH=. python benchmarks/base_fit_length_grouping.py                     # CPU didactic base, mixture high
-    PYTHONPATH=. python benchmarks/base_fit_length_grouping.py --steps 1000 --mixture mid
+    PYTHONPATH=. python benchmarks/base_fit_batching.py                     # CPU didactic base, mixture high
+    PYTHONPATH=. python benchmarks/base_fit_batching.py --steps 1000 --mixture mid --variants random,grouped
 
 Trains the base LM of ``experiment=didactic`` (the CPU config: V = 16, k = 2, elementwise map, the
-tiny GPT-2, batch 128, lr 5e-3) twice from the same initialisation and data, once with random
-batches and once with transformers' length-grouped sampler, for exactly ``--steps`` steps (no early
-stop: the target gap is 0), and prints the held-out gap (nats/token above the mixture's Bayes NLL,
-the base's fidelity criterion, docs/DESIGN.md) at every evaluation. In the planted task a trace's
-length says how many attempts it took, so a length-grouped batch holds traces of one kind: the
-gradient is no longer an unbiased estimate over the mixture's traces, which this measures.
+tiny GPT-2, batch 128, lr 5e-3) once per variant from the same initialisation and data, for exactly
+``--steps`` steps (no early stop: the target gap is 0), and prints the held-out gap (nats/token above
+the mixture's Bayes NLL, the base's fidelity criterion, docs/DESIGN.md) at every evaluation.
+Variants: ``random`` (padded random batches, the default), ``grouped`` (``train.group_by_length``:
+in the planted task a trace's length says how many attempts it took, so a length-grouped batch holds
+traces of one kind and its gradient is biased) and ``padding_free`` (``train.padding_free``: the same
+random batches flattened into one row, which should learn what ``random`` learns).
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def composed(mixture: str) -> dict:
         return OmegaConf.to_container(compose("config", ["experiment=didactic", f"mixture={mixture}"]), resolve=True)
 
 
-def train_base(grouped: bool, steps: int, cfg: dict, eval_every: int, seed: int) -> dict:
-    """One base trained for ``steps`` steps; its fit.json."""
+VARIANTS = {"random": {}, "grouped": {"group_by_length": True}, "padding_free": {"padding_free": True}}
+
+
+def train_base(variant: str, steps: int, cfg: dict, eval_every: int, seed: int) -> dict:
+    """One base trained for ``steps`` steps with the batching ``variant``; its fit.json."""
     base = cfg["base_lm"]
-    train = dict(base["train"], max_steps=steps, eval_every=eval_every, patience=steps, group_by_length=grouped)
+    train = dict(base["train"], max_steps=steps, eval_every=eval_every, patience=steps) | VARIANTS[variant]
     task = {k: v for k, v in cfg["task"].items() if k != "_target_"}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -61,17 +65,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, help="also write both fit records as json")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {list(VARIANTS)}")
+    parser.add_argument("--out", type=Path, help="also write the fit records as json")
     args = parser.parse_args()
     cfg = composed(args.mixture)
-    fits = {name: train_base(name == "grouped", args.steps, cfg, args.eval_every, args.seed) for name in ("random", "grouped")}
+    names = args.variants.split(",")
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants: unknown {unknown}; expected some of {list(VARIANTS)}")
+    fits = {name: train_base(name, args.steps, cfg, args.eval_every, args.seed) for name in names}
     print(f"base LM of experiment=didactic, mixture={args.mixture}, H={max(cfg['eval']['horizons'])}, {args.steps} steps, seed {args.seed}: "
           "held-out gap to the Bayes NLL (nats/token)")
-    print("| step | random batches | length-grouped batches |")
-    print("|---|---|---|")
+    print("| step | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
     curves = {name: {row["step"]: row["value"] for row in fit["history"]} for name, fit in fits.items()}
-    for step in sorted(curves["random"]):
-        print(f"| {step} | {curves['random'][step]:.4f} | {curves['grouped'].get(step, float('nan')):.4f} |")
+    for step in sorted(curves[names[0]]):
+        print(f"| {step} | " + " | ".join(f"{curves[name].get(step, float('nan')):.4f}" for name in names) + " |")
     for name, fit in fits.items():
         print(f"{name}: best {fit['best']['value']:.4f} at step {fit['best']['step']}, test-prompt gap "
               f"{fit['test_prompts']['gap']:.4f}, {fit['seconds']:.0f} s")
