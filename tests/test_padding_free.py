@@ -6,6 +6,8 @@ keeps no KV cache (``sft`` turns ``use_cache`` off). Were either part missing, t
 across their boundaries and the weights would differ.
 """
 
+import json
+
 import pytest
 import torch
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
@@ -34,6 +36,8 @@ def trained(padding_free: bool, tmp_path) -> dict:
     model = build_lm(TASK, 2, 32, 4, n_positions=TASK.prompt_length + 2 + H, seed=0)
     train = TrainConfig(max_steps=4, batch_size=8, learning_rate=1e-2, warmup_ratio=0.0, padding_free=padding_free)
     sft(model, build_tokenizer(TASK), examples(), tmp_path / str(padding_free), train, seed=0)
+    saved = json.loads((tmp_path / str(padding_free) / "config.json").read_text())
+    assert model.config.use_cache and saved["use_cache"]  # off for training only: the model samples with its cache
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 

@@ -255,13 +255,16 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
         pad_to_multiple_of=train.pad_to_multiple_of,
         dataset_num_proc=None,
     )
+    use_cache = model.config.use_cache
     if train.padding_free:  # with a KV cache transformers skips the block-diagonal mask of packed rows
         model.config.use_cache = False
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
                          callbacks=list(callbacks))
     rows = fit(trainer, out_dir, monitor, extra, train_set_loss)
+    model.config.use_cache = use_cache  # the trained model samples with its cache again
     if trainer.is_world_process_zero():  # under accelerate launch, one process writes
         tokenizer.save_pretrained(str(out_dir))
+        model.config.save_pretrained(str(out_dir))
     return rows
 
 
