@@ -2,8 +2,8 @@
 
 trl's padding-free collator flattens a batch into one row with per-trace position ids and no
 attention mask; transformers then masks attention block-diagonally, but only when the forward pass
-keeps no KV cache (``sft`` turns ``use_cache`` off). Were either part missing, traces would attend
-across their boundaries and the weights would differ.
+keeps no KV cache (trl's ``SFTTrainer.compute_loss`` passes ``use_cache=False``). Were either part
+missing, traces would attend across their boundaries and the weights would differ.
 """
 
 import json
@@ -36,8 +36,10 @@ def trained(padding_free: bool, tmp_path) -> dict:
     model = build_lm(TASK, 2, 32, 4, n_positions=TASK.prompt_length + 2 + H, seed=0)
     train = TrainConfig(max_steps=4, batch_size=8, learning_rate=1e-2, warmup_ratio=0.0, padding_free=padding_free)
     sft(model, build_tokenizer(TASK), examples(), tmp_path / str(padding_free), train, seed=0)
-    saved = json.loads((tmp_path / str(padding_free) / "config.json").read_text())
-    assert model.config.use_cache and saved["use_cache"]  # off for training only: the model samples with its cache
+    # the trained model still samples with its cache (transformers' Trainer sets config.use_cache to its
+    # own use_cache argument for every stage; generate reads generation_config)
+    generation = json.loads((tmp_path / str(padding_free) / "generation_config.json").read_text())
+    assert generation["use_cache"] is True
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
@@ -51,7 +53,7 @@ def test_padding_free_sft_learns_the_same_weights_as_padded_batches(tmp_path):
 
 
 def test_with_a_kv_cache_the_flat_row_attends_across_traces():
-    """Why sft turns use_cache off: with it on, transformers keeps the plain causal mask."""
+    """Why training must run without a cache (trl passes use_cache=False): with one, the plain causal mask stays."""
     batch = [{"input_ids": e["input_ids"]} for e in examples()[:8]]
     flat = DataCollatorForLanguageModeling(pad_token_id=0, padding_free=True)(batch)
     padded = DataCollatorForLanguageModeling(pad_token_id=0)(batch)

@@ -188,12 +188,16 @@ class HeldOutCallback(TrainerCallback):
         mon.best = dict(mon.best, steps_run=state.global_step)
 
 
+def non_finite(row: dict) -> dict:
+    """The loss and gradient norm of a trainer log row that are not finite (empty: none)."""
+    return {k: row[k] for k in ("loss", "grad_norm") if k in row and not math.isfinite(float(row[k]))}
+
+
 class StopOnNonFinite(TrainerCallback):
     """Raise at the first logged non-finite loss or gradient norm, instead of training on to ``max_steps``."""
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        bad = {k: logs[k] for k in ("loss", "grad_norm") if k in (logs or {}) and not math.isfinite(float(logs[k]))}
-        if bad:
+        if bad := non_finite(logs or {}):
             raise FloatingPointError(f"training diverged at step {state.global_step}: {bad}; lower "
                                      "train.learning_rate or set train.bf16=false")
 
@@ -255,16 +259,13 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
         pad_to_multiple_of=train.pad_to_multiple_of,
         dataset_num_proc=None,
     )
-    use_cache = model.config.use_cache
-    if train.padding_free:  # with a KV cache transformers skips the block-diagonal mask of packed rows
-        model.config.use_cache = False
+    # padding_free: trl's compute_loss passes use_cache=False, without which transformers would keep the
+    # plain causal mask for the flattened row (tests/test_padding_free.py)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
                          callbacks=list(callbacks))
     rows = fit(trainer, out_dir, monitor, extra, train_set_loss)
-    model.config.use_cache = use_cache  # the trained model samples with its cache again
     if trainer.is_world_process_zero():  # under accelerate launch, one process writes
         tokenizer.save_pretrained(str(out_dir))
-        model.config.save_pretrained(str(out_dir))
     return rows
 
 
@@ -277,7 +278,7 @@ def save_log(trainer, out_dir: Path) -> list[dict]:
     if trainer.is_world_process_zero():
         (Path(out_dir) / "train_log.json").write_text(json.dumps(history, indent=1))
     rows = [row for row in history if "loss" in row]
-    bad = [row for row in rows if not all(math.isfinite(float(row.get(k, 0.0))) for k in ("loss", "grad_norm"))]
+    bad = [row for row in rows if non_finite(row)]
     if bad:
         raise FloatingPointError(f"training of {out_dir} diverged at step {bad[0].get('step')}: {bad[0]}")
     return rows
