@@ -136,9 +136,8 @@ class MathArms:
         self.reports[stage] = json.loads((done / "data_summary.json").read_text())
         model = done / "train" / "model"
         self.fits[stage] = read_fit(model)
-        model = str(model)
-        self.model_ids[model] = f"{model}@{(done / DONE).stat().st_mtime_ns}"
-        return model
+        self.model_ids[str(model)] = f"{model}@{(done / DONE).stat().st_mtime_ns}"
+        return str(model)
 
     @property
     def h(self) -> int:
