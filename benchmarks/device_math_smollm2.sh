@@ -14,7 +14,7 @@
 #       their own once the first has cached the format SFT that every level shares (two processes must
 #       not train one stage into one checkpoint folder; if it is not cached within FORMAT_WAIT_S,
 #       default 300 s, they wait for the first level to end, and run one after the other if it failed
-#       before caching it). Use it where the card's memory holds them all (an H200; an H100 is tight)
+#       before caching it). All five runs shared one H100 on 2026-12-07 (docs/MATH_REAL.md)
 # OVERRIDES go to every run of the call (e.g. data.n=100 eval.samples_per_prompt=16 to cut one).
 # Each run is a `python -m vbvf.run` under `timeout --signal=INT`, limited to what is left of the
 # call's DEADLINE_S (default 570 s) counted from CALL_START (epoch seconds; default: this script's
@@ -122,6 +122,9 @@ convert() {
   echo "== convert: exit $? after $(($(date +%s) - start)) s: $(tail -1 "$work/base_ladder/convert.log")"
 }
 
+# arms_run LEVEL: experiment=math_real at one heterogeneity level
+arms_run() { run "arms_$1" experiment=math_real heterogeneity="$1" cache_dir="$CACHE"; }
+
 base_runs() {
   run base_ladder experiment=math_real_base cache_dir="$CACHE/samples"
   math500=${math500:-.devdata/math500.jsonl}
@@ -142,14 +145,14 @@ case $what in
     ;;
   arms)
     for level in "${args[@]}"; do
-      run "arms_$level" experiment=math_real heterogeneity="$level" cache_dir="$CACHE"
+      arms_run "$level"
     done
     ;;
   all)
     export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True  # several processes share the card's memory
     convert
     base_runs > "$work/base.out" 2>&1 &
-    run "arms_${args[0]}" experiment=math_real heterogeneity="${args[0]}" cache_dir="$CACHE" > "$work/arms_${args[0]}.out" 2>&1 &
+    arms_run "${args[0]}" > "$work/arms_${args[0]}.out" 2>&1 &
     first=$!
     format_cached() { compgen -G "$CACHE/stages/math_format/*/DONE" > /dev/null; }
     waited=0
@@ -163,12 +166,12 @@ case $what in
     if format_cached; then
       echo "== format SFT cached (waited ${waited} s): the other levels start together"
       for level in "${args[@]:1}"; do
-        run "arms_$level" experiment=math_real heterogeneity="$level" cache_dir="$CACHE" > "$work/arms_$level.out" 2>&1 &
+        arms_run "$level" > "$work/arms_$level.out" 2>&1 &
       done
     else
       echo "== format SFT still not cached: the other levels run one after the other"
       for level in "${args[@]:1}"; do
-        run "arms_$level" experiment=math_real heterogeneity="$level" cache_dir="$CACHE" > "$work/arms_$level.out" 2>&1
+        arms_run "$level" > "$work/arms_$level.out" 2>&1
       done &
     fi
     wait
