@@ -7,9 +7,12 @@
 One process, one model, the same prompts (MATH-500 from ``$VBVF_DATA_DIR``, default ../shared/data,
 through the kit's prompt builder; synthetic prompts when the file is missing) and sampling
 parameters for every mode. Modes: ``per_prompt[:B]`` is the sampler before issue 13 item 5 (one
-``generate`` per prompt, B = 16 samples per call, torch's RNG seeded per prompt); ``batched:B`` and
-``static:B`` are ``HFSampler`` with B rows per call and a dynamic or static (compiled on a GPU) KV
-cache. Each mode first samples one prompt (8 tokens) to warm up; static-cache compilation for the
+``generate`` per prompt, B = 16 samples per call, torch's RNG seeded per prompt); ``generate:B`` is
+the issue's own measurement (plain ``generate(do_sample=True)``, B rows per call, rows in file order,
+each prompt's n samples side by side); ``batched:B`` and ``static:B`` are ``HFSampler`` with B rows
+per call and a dynamic or static (compiled on a GPU) KV cache; ``cb:B`` is ``HFSampler`` with
+``engine: continuous`` (transformers' ``generate_batch``: paged KV cache, finished rows replaced at
+once, at most B rows in flight; torch's RNG, so not the per-row noise). Each mode first samples one prompt (8 tokens) to warm up; static-cache compilation for the
 timed shapes is inside the timing, as in a run. ``same`` is the share of completions identical to
 the first batched mode's (the per-row noise promises equality up to floating point); speed-up is
 against the first mode.
@@ -102,16 +105,36 @@ def per_prompt(sampler: HFSampler, prompts: list[str], params: SamplingParams, b
     return out
 
 
+@torch.inference_mode()
+def plain_generate(sampler: HFSampler, prompts: list[str], params: SamplingParams, batch: int) -> list[list[Completion]]:
+    """Plain ``generate(do_sample=True)`` over rows in file order (n per prompt, side by side), ``batch`` rows per call."""
+    rows = [prompt_token_ids(p, sampler.tokenizer) for p in prompts for _ in range(params.n)]
+    torch.manual_seed(params.seed)
+    flat = []
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        width = max(map(len, chunk))
+        ids = torch.tensor([[sampler.pad_id] * (width - len(r)) + r for r in chunk], device=sampler.device)
+        mask = (torch.arange(width, device=sampler.device)[None, :] >= torch.tensor([width - len(r) for r in chunk], device=sampler.device)[:, None]).long()
+        out = sampler.model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=params.temperature,
+                                     top_p=params.top_p, top_k=0, max_new_tokens=params.max_tokens, pad_token_id=sampler.pad_id)
+        flat += [sampler._completion(row.tolist(), params) for row in out[:, width:]]
+    return [flat[i * params.n : (i + 1) * params.n] for i in range(len(prompts))]
+
+
 def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: SamplingParams) -> tuple[list, float]:
     """The samples of ``mode`` (after a one-prompt warm-up) and the seconds they took."""
     kind, _, size = mode.partition(":")
     if kind == "per_prompt":
         draw = lambda ps, p: per_prompt(sampler, ps, p, int(size or OLD_BATCH))  # noqa: E731
-    elif kind in ("batched", "static"):
+    elif kind == "generate":
+        draw = lambda ps, p: plain_generate(sampler, ps, p, int(size or 512))  # noqa: E731
+    elif kind in ("batched", "static", "cb"):
         sampler.batch_size, sampler.cache_implementation = int(size or 256), ("static" if kind == "static" else None)
+        sampler.engine = "continuous" if kind == "cb" else "generate"
         draw = sampler.sample
     else:
-        raise ValueError(f"--modes: unknown mode {mode!r} (per_prompt[:B], batched[:B], static[:B])")
+        raise ValueError(f"--modes: unknown mode {mode!r} (per_prompt[:B], generate[:B], batched[:B], static[:B], cb[:B])")
     draw(prompts[:1], SamplingParams(n=1, max_tokens=8, seed=params.seed))
     if sampler.device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -132,7 +155,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    parser.add_argument("--modes", default="per_prompt,batched:256", help="comma-separated per_prompt[:B], batched[:B], static[:B]")
+    parser.add_argument("--modes", default="per_prompt,batched:256", help="comma-separated per_prompt[:B], generate[:B], batched[:B], static[:B], cb[:B]")
     parser.add_argument("--out", type=Path, help="also write the rows as json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,21 +166,23 @@ def main() -> None:
     device = torch.cuda.get_device_name() if sampler.device.startswith("cuda") else f"cpu, {torch.get_num_threads()} threads"
     print(f"model={'random SmolLM2-135M shape' if args.random_smollm2 else path} dtype={sampler.model.dtype} "
           f"device={device} torch={torch.__version__} kit={Path(vbvf.__file__).parent}")
-    print("| mode | prompts | n | max_tokens | generated tokens | seconds | tokens/s | speed-up | same |")
-    print("|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("| mode | prompts | n | max_tokens | generated tokens | ended at eos | seconds | tokens/s | speed-up | same |")
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
     rows, reference = [], None
     for mode in args.modes.split(","):
         samples, seconds = run_mode(sampler, mode, prompts, params)
         flat = [c for per_prompt_samples in samples for c in per_prompt_samples]
-        reference = reference or (flat if not mode.startswith("per_prompt") else None)
-        tokens = sum(c.n_tokens for c in flat)
-        same = None if reference is None else sum(a == b for a, b in zip(flat, reference)) / len(flat)
-        rows.append(dict(mode=mode, prompts=len(prompts), n=args.n, max_tokens=args.max_tokens, tokens=tokens,
+        keyed = mode.partition(":")[0] in ("batched", "static")  # the per-row noise: comparable token for token
+        reference = reference or (flat if keyed else None)
+        tokens, eos = sum(c.n_tokens for c in flat), sum(c.finish_reason == "eos" for c in flat) / len(flat)
+        same = sum(a == b for a, b in zip(flat, reference)) / len(flat) if keyed else None
+        rows.append(dict(mode=mode, prompts=len(prompts), n=args.n, max_tokens=args.max_tokens, tokens=tokens, eos=eos,
                          seconds=seconds, tokens_per_s=tokens / seconds, same=same))
-        print(f"| {mode} | {len(prompts)} | {args.n} | {args.max_tokens} | {tokens:,} | {seconds:.1f} | {tokens / seconds:,.0f} "
-              f"| {tokens / seconds / rows[0]['tokens_per_s']:.1f}× | {'' if same is None else f'{same:.2f}'} |", flush=True)
-    if args.out:
-        args.out.write_text(json.dumps(dict(model=path, device=device, rows=rows), indent=1))
+        print(f"| {mode} | {len(prompts)} | {args.n} | {args.max_tokens} | {tokens:,} | {eos:.2f} | {seconds:.1f} "
+              f"| {tokens / seconds:,.0f} | {tokens / seconds / rows[0]['tokens_per_s']:.1f}× "
+              f"| {'' if same is None else f'{same:.2f}'} |", flush=True)
+        if args.out:  # after every mode: a command cut by its timeout keeps the modes it finished
+            args.out.write_text(json.dumps(dict(model=path, device=device, rows=rows), indent=1))
 
 
 if __name__ == "__main__":
