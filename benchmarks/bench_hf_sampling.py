@@ -3,6 +3,7 @@
     PYTHONPATH=. python benchmarks/bench_hf_sampling.py --model smollm2_135m --prompts 64 --n 4 --max-tokens 256
     PYTHONPATH=. python benchmarks/bench_hf_sampling.py --random-smollm2 --dtype bfloat16 --prompts 500 --n 4 --max-tokens 1024 \
         --modes per_prompt,batched:256,static:256
+    PYTHONPATH=. python benchmarks/bench_hf_sampling.py --prompts 64 --n 16 --modes generate:512,batched:1024 --profile 32
 
 One process, one model, the same prompts (MATH-500 from ``$VBVF_DATA_DIR``, default ../shared/data,
 through the kit's prompt builder; synthetic prompts when the file is missing) and sampling
@@ -10,9 +11,10 @@ parameters for every mode. Modes: ``per_prompt[:B]`` is the sampler before issue
 ``generate`` per prompt, B = 16 samples per call, torch's RNG seeded per prompt); ``generate:B`` is
 the issue's own measurement (plain ``generate(do_sample=True)``, B rows per call, rows in file order,
 each prompt's n samples side by side); ``batched:B`` and ``static:B`` are ``HFSampler`` with B rows
-per call and a dynamic or static (compiled on a GPU) KV cache; ``cb:B`` is ``HFSampler`` with
-``engine: continuous`` (transformers' ``generate_batch``: paged KV cache, finished rows replaced at
-once, at most B rows in flight; torch's RNG, so not the per-row noise). Each mode first samples one prompt (8 tokens) to warm up; static-cache compilation for the
+per call and a dynamic or static (compiled on a GPU) KV cache; ``cb:B`` is transformers' continuous
+batching (``generate_batch``: paged KV cache, finished rows replaced at once, at most B rows in
+flight; torch's RNG, so not the per-row noise), measured here, not offered by the kit (its H100 run
+returned truncated samples, docs/PERFORMANCE.md). Each mode first samples one prompt (8 tokens) to warm up; static-cache compilation for the
 timed shapes is inside the timing, as in a run. ``same`` is the share of completions identical to
 the first batched mode's (the per-row noise promises equality up to floating point); speed-up is
 against the first mode.
@@ -26,6 +28,7 @@ import os
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -122,6 +125,26 @@ def plain_generate(sampler: HFSampler, prompts: list[str], params: SamplingParam
     return [flat[i * params.n : (i + 1) * params.n] for i in range(len(prompts))]
 
 
+def continuous(sampler: HFSampler, prompts: list[str], params: SamplingParams, batch: int) -> list[list[Completion]]:
+    """transformers' continuous batching (``generate_batch``) on the sampler's model: every prompt × n
+    sample one request, at most ``batch`` in flight, torch's RNG; samples matched to prompts by their ids."""
+    from transformers import GenerationConfig
+    from transformers.generation.configuration_utils import ContinuousBatchingConfig
+
+    config = GenerationConfig(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0,
+                              max_new_tokens=params.max_tokens, num_return_sequences=params.n,
+                              eos_token_id=sorted(sampler.eos_ids), pad_token_id=sampler.pad_id)
+    encoded = [prompt_token_ids(p, sampler.tokenizer) for p in prompts]
+    outputs = sampler.model.generate_batch(encoded, generation_config=config, progress_bar=False,
+                                           continuous_batching_config=ContinuousBatchingConfig(seed=params.seed, max_requests_per_batch=batch))
+    by_prompt: dict[tuple, list] = {}
+    for request_id, output in outputs.items():
+        if output.error is not None:
+            raise RuntimeError(f"continuous batching request {request_id} failed: {output.error}")
+        by_prompt.setdefault(tuple(output.prompt_ids), []).append(list(output.generated_tokens))
+    return [[sampler._completion(tokens, params) for tokens in by_prompt[tuple(ids)][: params.n]] for ids in encoded]
+
+
 def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: SamplingParams) -> tuple[list, float]:
     """The samples of ``mode`` (after a one-prompt warm-up) and the seconds they took."""
     kind, _, size = mode.partition(":")
@@ -129,9 +152,10 @@ def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: Sampling
         draw = lambda ps, p: per_prompt(sampler, ps, p, int(size or OLD_BATCH))  # noqa: E731
     elif kind == "generate":
         draw = lambda ps, p: plain_generate(sampler, ps, p, int(size or 512))  # noqa: E731
-    elif kind in ("batched", "static", "cb"):
+    elif kind == "cb":
+        draw = lambda ps, p: continuous(sampler, ps, p, int(size or 1024))  # noqa: E731
+    elif kind in ("batched", "static"):
         sampler.batch_size, sampler.cache_implementation = int(size or 256), ("static" if kind == "static" else None)
-        sampler.engine = "continuous" if kind == "cb" else "generate"
         draw = sampler.sample
     else:
         raise ValueError(f"--modes: unknown mode {mode!r} (per_prompt[:B], generate[:B], batched[:B], static[:B], cb[:B])")
@@ -157,6 +181,8 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--modes", default="per_prompt,batched:256", help="comma-separated per_prompt[:B], generate[:B], batched[:B], static[:B], cb[:B]")
     parser.add_argument("--out", type=Path, help="also write the rows as json")
+    parser.add_argument("--profile", type=int, default=0, metavar="TOKENS",
+                        help="then profile the last mode for TOKENS new tokens per row (torch.profiler: top ops by own time)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = str(save_random_smollm2(Path(tmp), args.tokenizer)) if args.random_smollm2 else model_path(args.model)
@@ -183,6 +209,19 @@ def main() -> None:
               f"| {'' if same is None else f'{same:.2f}'} |", flush=True)
         if args.out:  # after every mode: a command cut by its timeout keeps the modes it finished
             args.out.write_text(json.dumps(dict(model=path, device=device, rows=rows), indent=1))
+    if args.profile:
+        profile_mode(sampler, mode, prompts, replace(params, max_tokens=args.profile))
+
+
+def profile_mode(sampler: HFSampler, mode: str, prompts: list[str], params: SamplingParams) -> None:
+    """Where a mode's time goes: the 25 ops with the most own time (device time on a GPU)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = sampler.device.startswith("cuda")
+    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])) as prof:
+        run_mode(sampler, mode, prompts, params)
+    print(f"profile of {mode}, {len(prompts)} prompts x {params.n} samples, {params.max_tokens} tokens:")
+    print(prof.key_averages().table(sort_by="self_device_time_total" if cuda else "self_cpu_time_total", row_limit=25))
 
 
 if __name__ == "__main__":

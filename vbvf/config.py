@@ -107,7 +107,6 @@ class HFOptions:
     dtype: str = "auto"
     batch_size: int = 256  # rows (prompt × sample) per generate call
     cache_implementation: Optional[str] = None  # null: dynamic KV cache; static: compiled on a GPU
-    engine: str = "generate"  # generate: calls of batch_size rows | continuous: transformers' continuous batching
 
 
 @dataclass

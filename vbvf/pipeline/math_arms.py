@@ -42,7 +42,6 @@ from vbvf.pipeline.math_statistics import answer_keys, answer_rate, base_statist
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
 from vbvf.pipeline.stages import StageCache
-from vbvf.policies.samplers import check_sampler
 from vbvf.tasks.math import GradingPool, load_problems
 from vbvf.tasks.math.attempts import wrong_count_probabilities
 from vbvf.tasks.math.config import CORRECT_SOURCES, WrongAttemptsConfig
@@ -57,7 +56,6 @@ def validate(cfg: dict) -> None:
     for key in ("train", "eval"):
         if not cfg["data"].get(key):
             raise ValueError(f"data.{key}: a problem source is required (e.g. math_data=math_train)")
-    check_sampler(cfg["sampler"], cfg["sampling"]["stop"])
     check_selection(cfg["selection"], has_verifier=True)  # the arms train their verifier
     arms = configured_arms(cfg["arms"])  # a misspelt _target_ or role fails here, naming it
     if missing := [m for m in cfg["selection"]["methods"] if m not in {getattr(arm, "method", None) for arm in arms}]:

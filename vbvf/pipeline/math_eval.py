@@ -24,7 +24,7 @@ from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.math_statistics import answer_rate, by_level, problem_levels
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
-from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler, check_sampler
+from vbvf.policies.samplers import CachedSampler, SamplingParams, build_sampler
 from vbvf.stats import statistics_at
 from vbvf.tasks.math import GradingPool, build_prompt, load_problems, solve_times
 from vbvf.tasks.math.samples import Graded, grade_samples
@@ -32,7 +32,6 @@ from vbvf.tasks.math.samples import Graded, grade_samples
 
 def validate(cfg: dict) -> None:
     """Value checks before any compute; errors name the key."""
-    check_sampler(cfg["sampler"], cfg["sampling"]["stop"])
     check_selection(cfg["selection"], has_verifier=bool(cfg.get("verifier")))
     search = cfg.get("search")
     if search:

@@ -8,7 +8,6 @@ from vbvf.policies.samplers.base import (
     auto_sampler,
     backend_of,
     build_sampler,
-    check_sampler,
     prompt_seed,
     vllm_available,
 )
@@ -23,7 +22,6 @@ __all__ = [
     "auto_sampler",
     "backend_of",
     "build_sampler",
-    "check_sampler",
     "cache_key",
     "prompt_seed",
     "vllm_available",

@@ -81,30 +81,9 @@ def backend_of(cfg: Mapping[str, Any]) -> str:
     """The backend name a sampler config builds, without building it."""
     from hydra.utils import get_class
 
-    from vbvf.policies.samplers.hf import HFSampler, hf_backend
-
     if cfg["_target_"] == AUTO_TARGET:
-        return "vllm" if vllm_available() else hf_backend((cfg.get("hf") or {}).get("engine", "generate"))
-    cls = get_class(cfg["_target_"])
-    return hf_backend(cfg.get("engine", "generate")) if cls is HFSampler else cls.backend
-
-
-def check_sampler(cfg: Mapping[str, Any], stop: Sequence[str]) -> None:
-    """A transformers sampler config's engine and cache (sampler=hf, or sampler=auto without vLLM) against
-    the run's stop strings, before any model is loaded."""
-    from hydra.utils import get_class
-
-    from vbvf.policies.samplers.hf import HFSampler, check_engine
-
-    if cfg["_target_"] == AUTO_TARGET:
-        if vllm_available():
-            return
-        options = cfg.get("hf") or {}
-    elif get_class(cfg["_target_"]) is HFSampler:
-        options = cfg
-    else:
-        return
-    check_engine(options.get("engine", "generate"), options.get("cache_implementation"), stop)
+        return "vllm" if vllm_available() else "hf"
+    return get_class(cfg["_target_"]).backend
 
 
 class LazySampler:
