@@ -1,7 +1,7 @@
 """Each stage of ``experiment=didactic_paper`` for a fixed number of steps, old and new settings, one process.
 
     python benchmarks/bench_paper_stages.py [--stages base,grpo,sample,score] [--mixture high] \
-        [--peak-tflops 728] [--base-steps 60] [--grpo-steps 6] [--horizon 256] [--save FILE]
+        [--peak-tflops 728] [--base-steps 60] [--grpo-steps 6] [--horizon 256] [--variants 'VF|eager'] [--save FILE]
 
 The task, model (GPT-2 small, 85 M) and data are the paper config's (V = 10, k = 5 contextual,
 mixture traces of budget H); weights are random except where a stage needs none. Stages:
@@ -44,13 +44,16 @@ from vbvf.tasks.planted import PlantedTask
 
 MIXTURES = {"low": [0.5], "mid": [1.0, 0.5, 0.25, 0.125],
             "high": [1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625]}
-BASE_VARIANTS = {  # name: TrainConfig overrides over the paper's base_lm.train (batch 256, lr 3e-4, random batches)
-    "paper config": {},
+BASE_VARIANTS = {  # name: TrainConfig overrides over batch 256, lr 3e-4, random batches, eager
+    "eager (the paper config until 2026-12-07)": {},
     # the same random batches flattened into one row without padding (exact: tests/test_padding_free.py)
     "padding-free": {"padding_free": True},
     "padding-free, batch 1024": {"padding_free": True, "batch_size": 1024},
-    "torch.compile, pad to 16": {"torch_compile": True, "pad_to_multiple_of": 16},
+    "torch.compile, pad to 16 (the paper config)": {"torch_compile": True, "pad_to_multiple_of": 16},
     "batch 1024, torch.compile, pad to 16": {"batch_size": 1024, "torch_compile": True, "pad_to_multiple_of": 16},
+    # the VF stage's SFT settings (batch 128, TF32: bf16 diverged for it), eager and compiled
+    "VF settings (batch 128, TF32)": {"batch_size": 128, "bf16": False},
+    "VF settings, torch.compile, pad to 16": {"batch_size": 128, "bf16": False, "torch_compile": True, "pad_to_multiple_of": 16},
     # throughput only: length-grouped batches bias the base's fit in the planted task (its gap to the
     # Bayes NLL stalls 4-9x higher, benchmarks/base_fit_batching.py), so no config uses them
     "length groups (biased fit)": {"group_by_length": True},
@@ -83,9 +86,12 @@ def new_lm(task: PlantedTask, horizon: int):
     return build_lm(task, 12, 768, 12, n_positions=task.prompt_length + 2 + horizon, seed=0)
 
 
-def bench_base(task, mixture, horizon, steps, peak, work: Path) -> list[dict]:
+def bench_base(task, mixture, horizon, steps, peak, work: Path, only: str = "") -> list[dict]:
     rows, rng = [], np.random.default_rng(0)
-    for name, over in BASE_VARIANTS.items():
+    chosen = {name: over for name, over in BASE_VARIANTS.items() if not only or any(part in name for part in only.split("|"))}
+    if not chosen:
+        raise SystemExit(f"--variants {only!r} matches none of {list(BASE_VARIANTS)}")
+    for name, over in chosen.items():
         cfg = TrainConfig(**{**dict(max_steps=steps, batch_size=256, learning_rate=3e-4), **over})
         prompts = task.train_prompts[rng.integers(0, len(task.train_prompts), steps * cfg.batch_size)]
         traces = ProceduralPolicy(task, mixture, []).sample(prompts, 1, horizon, 0)[:, 0]
@@ -194,6 +200,7 @@ def main() -> None:
     parser.add_argument("--base-steps", type=int, default=60)
     parser.add_argument("--grpo-steps", type=int, default=6)
     parser.add_argument("--peak-tflops", type=float, default=0.0)
+    parser.add_argument("--variants", default="", help="base stage: only the variants whose name contains one of these |-separated strings")
     parser.add_argument("--save", type=Path)
     args = parser.parse_args()
     task, mixture, rows = paper_task(), MIXTURES[args.mixture], []
@@ -202,7 +209,7 @@ def main() -> None:
         for stage in args.stages.split(","):
             t0 = time.perf_counter()
             if stage == "base":
-                rows += bench_base(task, mixture, args.horizon, args.base_steps, args.peak_tflops, work)
+                rows += bench_base(task, mixture, args.horizon, args.base_steps, args.peak_tflops, work, args.variants)
             elif stage == "grpo":
                 rows += bench_grpo(task, args.horizon, args.grpo_steps, work)
             elif stage == "sample":
