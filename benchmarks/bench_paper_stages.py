@@ -34,7 +34,7 @@ from transformers import AutoModelForTokenClassification, TrainerCallback
 from mfu import flops_per_token  # benchmarks/, on sys.path when this script runs
 from vbvf.arms.rewards import true_reward
 from vbvf.arms.rl import rl_finetune
-from vbvf.arms.training import sft
+from vbvf.arms.training import padded_positions, sft
 from vbvf.arms.verifier import step_logits, verifier_inputs
 from vbvf.config import RLConfig, TrainConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
@@ -83,7 +83,8 @@ def paper_task() -> PlantedTask:
 
 
 def new_lm(task: PlantedTask, horizon: int):
-    return build_lm(task, 12, 768, 12, n_positions=task.prompt_length + 2 + horizon, seed=0)
+    """GPT-2 small with its position table rounded up to 16, as the paper base is built for pad_to_multiple_of: 16."""
+    return build_lm(task, 12, 768, 12, n_positions=padded_positions(task.prompt_length + 2 + horizon, 16), seed=0)
 
 
 def bench_base(task, mixture, horizon, steps, peak, work: Path, only: str = "") -> list[dict]:

@@ -1,10 +1,19 @@
-"""Training wrappers: precision follows the device, and a diverged run never becomes a finished stage."""
+"""Training wrappers: precision follows the device, a diverged run never becomes a finished stage, and padding
+never reaches past the position table."""
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
-from vbvf.arms.training import StopOnNonFinite, precision, save_log
+from vbvf.arms.rl import rl_finetune
+from vbvf.arms.training import StopOnNonFinite, precision, save_log, sft
+from vbvf.config import RLConfig, TrainConfig
+from vbvf.models.gpt2 import build_lm, build_tokenizer
+from vbvf.pipeline.bases import lm_base
+from vbvf.pipeline.stages import StageCache
+from vbvf.policies.lm import trace_examples
+from vbvf.tasks.planted import PlantedTask
 
 
 def test_precision_on_cpu_is_fp32():
@@ -28,3 +37,36 @@ def test_a_logged_non_finite_loss_or_grad_norm_stops_training_at_its_log():
         StopOnNonFinite().on_log(None, state, None, logs={"loss": 2.288, "grad_norm": float("nan")})
     with pytest.raises(FloatingPointError, match="'loss': inf"):
         StopOnNonFinite().on_log(None, state, None, logs={"loss": float("inf")})
+
+
+def test_padding_past_the_position_table_fails_before_training(tmp_path):
+    """H = 12, prompt 2 + 2: rows of 16 tokens fill a 16-position table; padded to 32 they would not."""
+    task = PlantedTask(vocab_size=4, prompt_length=2, n_train=8, n_test=2, seed=0)
+    prompts = task.train_prompts[:8]
+    traces = np.full((8, 12), 1, dtype=np.int32)  # never-ending traces: every row is prompt + H tokens
+    lm = build_lm(task, 1, 16, 2, n_positions=task.prompt_length + 2 + 12)
+    examples = trace_examples(task, prompts, traces)
+    assert max(len(e["input_ids"]) for e in examples) == 16
+    cfg = TrainConfig(max_steps=1, batch_size=4, pad_to_multiple_of=32)
+    with pytest.raises(ValueError, match=r"train.pad_to_multiple_of=32: the longest row \(16 tokens\) is padded to 32, past the model's 16"):
+        sft(lm, build_tokenizer(task), examples, tmp_path / "out", cfg, 0)
+    assert not (tmp_path / "out").exists()  # nothing ran
+    sft(lm, build_tokenizer(task), examples, tmp_path / "fits", TrainConfig(max_steps=1, batch_size=4, pad_to_multiple_of=8), 0)
+
+
+def test_the_base_position_table_is_rounded_up_to_the_padding_multiple(tmp_path):
+    """Rows of 16 tokens padded to 32: the base is built with 32 positions (else the check above refuses it)."""
+    task = PlantedTask(vocab_size=4, prompt_length=2, n_train=8, n_test=2, seed=0)
+    train = {"max_steps": 2, "batch_size": 8, "eval_every": 1, "patience": 1, "pad_to_multiple_of": 32}
+    policy = lm_base(task, StageCache(tmp_path), 0, 12, [0.0], [1.0], model={"n_layer": 1, "n_embd": 16, "n_head": 2},
+                     n_traces=16, train=train, sampler={}, target_nll_gap=0.0, n_heldout=8)
+    assert policy.model.config.n_positions == 32
+
+
+def test_grpo_padding_past_the_position_table_fails_before_training(tmp_path):
+    task = PlantedTask(vocab_size=4, prompt_length=2, n_train=8, n_test=2, seed=0)
+    build_lm(task, 1, 16, 2, n_positions=16).save_pretrained(tmp_path / "policy")
+    with pytest.raises(ValueError, match="vb.rl.train.pad_to_multiple_of=32"):
+        rl_finetune(tmp_path / "policy", task, task.train_prompts[:4], lambda traces: None, 12,
+                    RLConfig(pad_to_multiple_of=32), tmp_path / "out", 0)
+    assert not (tmp_path / "out").exists()

@@ -53,7 +53,9 @@ class TrainConfig:
     # on the device and lengths (docs/PERFORMANCE.md: slower on the CPU, 1.1x on an H100 with SDPA)
     padding_free: bool = False
     torch_compile: bool = False  # torch.compile the model for training (pair with pad_to_multiple_of)
-    pad_to_multiple_of: Optional[int] = None  # pad each batch to a multiple of this many tokens: few compiled shapes
+    # pad each batch to a multiple of this many tokens (few compiled shapes); never past the model's positions
+    # (checked before training; the didactic base rounds its position table up to base_lm.train's multiple)
+    pad_to_multiple_of: Optional[int] = None
     # resume inside the stage: save a checkpoint every this many steps (0: never) under the cache's
     # checkpoints/ folder; a rerun of an interrupted stage resumes from the newest one
     checkpoint_every: int = 0

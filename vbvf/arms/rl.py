@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import Dataset
+from transformers import AutoConfig
 from trl import GRPOConfig, GRPOTrainer
 
 from vbvf.arms.progress import ProgressReward, progress_before_segment, total_progress
 from vbvf.arms.rewards import RewardFn
-from vbvf.arms.training import resume_point, save_log, trainer_args
+from vbvf.arms.training import check_padding_fits, resume_point, save_log, trainer_args
 from vbvf.config import RLConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.policies.lm import evaluating, generated_mask, never_emitted, prompt_ids, task_decoder
@@ -152,6 +153,8 @@ def rl_finetune(
     ``cfg.rollout``: trl's ``generate`` or the ``StaticRollout``; ``callbacks``: extra Trainer callbacks.
     """
     out_dir = Path(out_dir)
+    check_padding_fits(getattr(AutoConfig.from_pretrained(policy_dir), "max_position_embeddings", None),
+                       task.prompt_length + 2 + horizon, cfg.pad_to_multiple_of, "vb.rl.train")
     tokenizer = build_tokenizer(task)
     common = {"model": str(policy_dir), "args": grpo_config(task, horizon, cfg, out_dir, seed),
               "train_dataset": prompt_dataset(task, prompts), "processing_class": tokenizer,

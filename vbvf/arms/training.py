@@ -74,6 +74,22 @@ def check_not_padding_free(train, key: str) -> None:
                          f"format_sft, heterogeneity); this stage's trainer would ignore it. Set it false")
 
 
+def padded_positions(longest: int, multiple: int | None) -> int:
+    """The length a batch whose longest row has ``longest`` tokens is padded to."""
+    return -(-longest // multiple) * multiple if multiple else longest
+
+
+def check_padding_fits(positions: int | None, longest: int, multiple: int | None, key: str) -> None:
+    """Raise, naming ``key``, before training when padding to a multiple reaches past the model's position
+    table: an embedding index out of range, a device assert in eager mode but garbage silently read (and
+    its gradient written out of bounds) in compiled kernels, which do not check bounds."""
+    padded = padded_positions(longest, multiple)
+    if positions is not None and padded > positions:
+        raise ValueError(f"{key}.pad_to_multiple_of={multiple}: the longest row ({longest} tokens) is padded to {padded}, "
+                         f"past the model's {positions} positions; build the model with at least {padded} positions "
+                         f"(the didactic base does when base_lm.train sets the multiple) or set it null")
+
+
 def resume_point(trainer) -> str | None:
     """The newest finished checkpoint of this trainer's stage, when it saves checkpoints (else None)."""
     if trainer.args.save_strategy == "no":
@@ -249,6 +265,8 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
         monitor: HeldOut | None = None, extra: dict | None = None, callbacks: tuple = (), train_set_loss: bool = False) -> list[dict]:
     """Completion-only SFT of ``model`` on pre-tokenised examples; saves to ``out_dir``; returns the log
     (``train_set_loss``: see ``fit``)."""
+    check_padding_fits(getattr(model.config, "max_position_embeddings", None), max(len(e["input_ids"]) for e in examples),
+                       train.pad_to_multiple_of, "train")
     args = SFTConfig(
         **trainer_args(train, out_dir, seed),
         completion_only_loss=True,

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from vbvf.arms.training import HeldOut, sft
+from vbvf.arms.training import HeldOut, padded_positions, sft
 from vbvf.config import HeldOutTrainConfig, ModelConfig, SamplerConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
@@ -62,9 +62,11 @@ def lm_base(
         bayes = bayes_nll(task, gammas, weights, held_prompts, held_traces)
         monitor = HeldOut(metric=lambda lm: token_nll(lm, task, held_prompts, held_traces) - bayes,
                           every=train_cfg.eval_every, patience=train_cfg.patience, target=target_nll_gap, name="nll_gap")
+        # prompt + H tokens, rounded up to the batches' padding multiple when one is set (a padded
+        # position must exist: check_padding_fits); the VF, verifier and RL models inherit the table
         lm = build_lm(task, model_cfg.n_layer, model_cfg.n_embd, model_cfg.n_head,
-                      n_positions=task.prompt_length + 2 + horizon, dropout=model_cfg.dropout,
-                      seed=stage_seed(seed, "base_init"))
+                      n_positions=padded_positions(task.prompt_length + 2 + horizon, train_cfg.pad_to_multiple_of),
+                      dropout=model_cfg.dropout, seed=stage_seed(seed, "base_init"))
 
         def test_prompt_gap() -> dict:  # evaluated after training, on the restored best weights
             lm_nll = token_nll(lm, task, test_prompts, test_traces)
