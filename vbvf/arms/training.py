@@ -81,8 +81,8 @@ def padded_positions(longest: int, multiple: int | None) -> int:
 
 def check_padding_fits(positions: int | None, longest: int, multiple: int | None, key: str) -> None:
     """Raise, naming ``key``, before training when padding to a multiple reaches past the model's position
-    table: an embedding index out of range, a device assert in eager mode but garbage silently read (and
-    its gradient written out of bounds) in compiled kernels, which do not check bounds."""
+    table: an embedding index out of range, an error in eager mode and on the CPU, but compiled GPU
+    kernels need not check bounds."""
     padded = padded_positions(longest, multiple)
     if positions is not None and padded > positions:
         raise ValueError(f"{key}.pad_to_multiple_of={multiple}: the longest row ({longest} tokens) is padded to {padded}, "
