@@ -14,10 +14,11 @@ each prompt's n samples side by side); ``batched:B`` and ``static:B`` are ``HFSa
 per call and a dynamic or static (compiled on a GPU) KV cache; ``cb:B`` is transformers' continuous
 batching (``generate_batch``: paged KV cache, finished rows replaced at once, at most B rows in
 flight; torch's RNG, so not the per-row noise), measured here, not offered by the kit (its H100 run
-returned truncated samples, docs/PERFORMANCE.md). Each mode first samples one prompt (8 tokens) to warm up; static-cache compilation for the
-timed shapes is inside the timing, as in a run. ``same`` is the share of completions identical to
-the first batched mode's (the per-row noise promises equality up to floating point); speed-up is
-against the first mode.
+returned truncated samples, docs/PERFORMANCE.md). Each mode first samples one prompt (8 tokens) to
+warm up; static-cache compilation for the timed shapes is inside the timing, as in a run. ``same``
+is the share of completions identical to the first batched mode's (the per-row noise promises
+equality up to floating point); speed-up is against the first mode. ``--profile N`` then profiles
+the last mode for N tokens per row (torch.profiler, top ops by own device time).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def plain_generate(sampler: HFSampler, prompts: list[str], params: SamplingParam
         chunk = rows[start : start + batch]
         width = max(map(len, chunk))
         ids = torch.tensor([[sampler.pad_id] * (width - len(r)) + r for r in chunk], device=sampler.device)
-        mask = (torch.arange(width, device=sampler.device)[None, :] >= torch.tensor([width - len(r) for r in chunk], device=sampler.device)[:, None]).long()
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in chunk], device=sampler.device)
         out = sampler.model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=params.temperature,
                                      top_p=params.top_p, top_k=0, max_new_tokens=params.max_tokens, pad_token_id=sampler.pad_id)
         flat += [sampler._completion(row.tolist(), params) for row in out[:, width:]]
