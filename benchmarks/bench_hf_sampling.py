@@ -116,13 +116,10 @@ def plain_generate(sampler: HFSampler, prompts: list[str], params: SamplingParam
     torch.manual_seed(params.seed)
     flat = []
     for start in range(0, len(rows), batch):
-        chunk = rows[start : start + batch]
-        width = max(map(len, chunk))
-        ids = torch.tensor([[sampler.pad_id] * (width - len(r)) + r for r in chunk], device=sampler.device)
-        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in chunk], device=sampler.device)
+        ids, mask = sampler.left_padded(rows[start : start + batch])
         out = sampler.model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=params.temperature,
                                      top_p=params.top_p, top_k=0, max_new_tokens=params.max_tokens, pad_token_id=sampler.pad_id)
-        flat += [sampler._completion(row.tolist(), params) for row in out[:, width:]]
+        flat += [sampler._completion(row.tolist(), params) for row in out[:, ids.shape[1]:]]
     return [flat[i * params.n : (i + 1) * params.n] for i in range(len(prompts))]
 
 

@@ -66,9 +66,8 @@ class HFSampler:
     @torch.inference_mode()
     def _generate(self, prompts: list[list[int]], keys: torch.Tensor, params: SamplingParams) -> list[list[int]]:
         """The tokens generated for each left-padded prompt (padding after a row's end included)."""
-        width = max(map(len, prompts))
-        ids = torch.tensor([[self.pad_id] * (width - len(p)) + p for p in prompts], device=self.device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        ids, mask = self.left_padded(prompts)
+        width = ids.shape[1]
         output = self.model.generate(
             input_ids=ids,
             attention_mask=mask,
@@ -81,6 +80,13 @@ class HFSampler:
             cache_implementation=self.cache_implementation,
         )
         return output[:, width:].tolist()
+
+    def left_padded(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids padded on the left to the longest prompt, and their attention mask, on the device."""
+        width = max(map(len, prompts))
+        ids = torch.tensor([[self.pad_id] * (width - len(p)) + p for p in prompts], device=self.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        return ids, mask
 
     @staticmethod
     def _sampling_processors(keys: torch.Tensor, width: int, params: SamplingParams) -> LogitsProcessorList:
