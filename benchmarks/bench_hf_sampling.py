@@ -11,7 +11,9 @@ parameters for every mode. Modes: ``per_prompt[:B]`` is the sampler before issue
 ``generate`` per prompt, B = 16 samples per call, torch's RNG seeded per prompt); ``generate:B`` is
 the issue's own measurement (plain ``generate(do_sample=True)``, B rows per call, rows in file order,
 each prompt's n samples side by side); ``batched:B`` and ``static:B`` are ``HFSampler`` with B rows
-per call and a dynamic or static (compiled on a GPU) KV cache; ``cb:B`` is transformers' continuous
+per call and a dynamic or static (compiled on a GPU) KV cache; ``decoder:B`` is ``HFSampler`` with
+``decode="static"`` (the kit's static-cache decoder, one CUDA-graph replay per token; name it twice
+to time it without its compilation); ``cb:B`` is transformers' continuous
 batching (``generate_batch``: paged KV cache, finished rows replaced at once, at most B rows in
 flight; torch's RNG, so not the per-row noise), measured here, not offered by the kit (its H100 run
 returned truncated samples, docs/PERFORMANCE.md). Each mode first samples one prompt (8 tokens) to
@@ -50,6 +52,7 @@ SMOLLM2 = dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num
                intermediate_size=1536, vocab_size=49152, tie_word_embeddings=True, rope_theta=100000.0,
                max_position_embeddings=8192, rms_norm_eps=1e-5)  # SmolLM2-135M's LlamaConfig
 OLD_BATCH = 16  # the per-prompt sampler's default samples per call
+MODES = "per_prompt[:B], generate[:B], batched[:B], static[:B], decoder[:B], cb[:B]"
 
 
 def model_path(name: str) -> str:
@@ -152,11 +155,12 @@ def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: Sampling
         draw = lambda ps, p: plain_generate(sampler, ps, p, int(size or 512))  # noqa: E731
     elif kind == "cb":
         draw = lambda ps, p: continuous(sampler, ps, p, int(size or 1024))  # noqa: E731
-    elif kind in ("batched", "static"):
+    elif kind in ("batched", "static", "decoder"):
         sampler.batch_size, sampler.cache_implementation = int(size or 256), ("static" if kind == "static" else None)
+        sampler.decode = "static" if kind == "decoder" else "generate"
         draw = sampler.sample
     else:
-        raise ValueError(f"--modes: unknown mode {mode!r} (per_prompt[:B], generate[:B], batched[:B], static[:B], cb[:B])")
+        raise ValueError(f"--modes: unknown mode {mode!r} ({MODES})")
     draw(prompts[:1], SamplingParams(n=1, max_tokens=8, seed=params.seed))
     if sampler.device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -177,7 +181,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    parser.add_argument("--modes", default="per_prompt,batched:256", help="comma-separated per_prompt[:B], generate[:B], batched[:B], static[:B], cb[:B]")
+    parser.add_argument("--modes", default="per_prompt,batched:256", help=f"comma-separated {MODES}")
     parser.add_argument("--out", type=Path, help="also write the rows as json")
     parser.add_argument("--profile", type=int, default=0, metavar="TOKENS",
                         help="then profile the last mode for TOKENS new tokens per row (torch.profiler: top ops by own time)")
@@ -196,7 +200,7 @@ def main() -> None:
     for mode in args.modes.split(","):
         samples, seconds = run_mode(sampler, mode, prompts, params)
         flat = [c for per_prompt_samples in samples for c in per_prompt_samples]
-        keyed = mode.partition(":")[0] in ("batched", "static")  # the per-row noise: comparable token for token
+        keyed = mode.partition(":")[0] in ("batched", "static", "decoder")  # the per-row noise: comparable token for token
         reference = reference or (flat if keyed else None)
         tokens, eos = sum(c.n_tokens for c in flat), sum(c.finish_reason == "eos" for c in flat) / len(flat)
         same = sum(a == b for a, b in zip(flat, reference)) / len(flat) if keyed else None

@@ -109,6 +109,7 @@ class HFOptions:
     dtype: str = "auto"
     batch_size: int = 256  # rows (prompt × sample) per generate call
     cache_implementation: Optional[str] = None  # null: dynamic KV cache; static: compiled on a GPU
+    decode: str = "generate"  # generate: transformers generate; static: vbvf.policies.static_decode (compiled on a GPU)
 
 
 @dataclass

@@ -14,8 +14,9 @@ from vbvf.policies.samplers import (
     auto_sampler,
     build_sampler,
 )
-from vbvf.policies.samplers.hf import HFSampler
+from vbvf.policies.samplers.hf import HFSampler, bucket
 from vbvf.policies.samplers.vllm import _completion as vllm_completion
+from vbvf.tasks.math.prompts import prompt_token_ids
 
 PARAMS = SamplingParams(n=3, temperature=1.0, top_p=0.95, max_tokens=6, seed=7)
 
@@ -44,6 +45,12 @@ def one_by_one(model_dir):
 def one_call(model_dir):
     """Every row of the tests in a single generate call."""
     return HFSampler(model_dir, batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def static_call(model_dir):
+    """The static-cache decoder in place of generate (eager on the CPU), every row of a test in one call."""
+    return HFSampler(model_dir, batch_size=64, decode="static")
 
 
 class CountingSampler:
@@ -82,6 +89,17 @@ def test_hf_batched_samples_equal_one_by_one(sampler, one_by_one, one_call, para
     assert one_call.sample(PROMPTS, replace(params, seed=params.seed + 1)) != alone
 
 
+@pytest.mark.parametrize("params", [PARAMS, replace(PARAMS, n=4, temperature=0.7, top_p=1.0, max_tokens=10), GREEDY])
+def test_static_decode_samples_what_generate_samples(model_dir, one_call, static_call, params):
+    """The same per-row noise through a static cache: equal completions to generate's, in one call or in
+    calls of 2 rows (other row and width buckets, and a short last call completed with copies)."""
+    expected = one_call.sample(PROMPTS, params)
+    assert static_call.sample(PROMPTS, params) == expected
+    assert HFSampler(model_dir, batch_size=2, decode="static").sample(PROMPTS, params) == expected
+    widest = max(len(prompt_token_ids(p, static_call.tokenizer)) for p in PROMPTS)
+    assert static_call._decoder[1].prompt_length == bucket(widest) > widest and static_call._decoder[1].rows == bucket(3 * params.n)
+
+
 def test_hf_greedy_left_padding_matches_single_prompt_token_for_token(one_by_one, one_call):
     keys = torch.zeros(len(PROMPTS), dtype=torch.int64)
     encoded = [one_call.tokenizer(p)["input_ids"] for p in PROMPTS]
@@ -91,12 +109,13 @@ def test_hf_greedy_left_padding_matches_single_prompt_token_for_token(one_by_one
     assert all(len(tokens) == GREEDY.max_tokens for tokens in batched)
 
 
-def test_hf_stop_string_ends_its_row_only(one_by_one, one_call):
+def test_hf_stop_string_ends_its_row_only(one_by_one, one_call, static_call):
     free = one_call._generate([one_call.tokenizer(p)["input_ids"] for p in PROMPTS], torch.zeros(3, dtype=torch.int64), GREEDY)
     stop = re.search(r"[A-Za-z]{2}", one_call._decode(free[0])[2:]).group()  # two letters the first prompt generates
     params = replace(GREEDY, stop=(stop,))
     stopped = one_call.sample(PROMPTS, params)
     assert stopped == one_by_one.sample(PROMPTS, params)
+    assert static_call.sample(PROMPTS, params) == stopped  # found after decoding, cut where generate stops
     for tokens, (completion,) in zip(free, stopped):
         k = next((k for k in range(1, len(tokens) + 1) if stop in one_call._decode(tokens[:k])), None)
         if k is None:
@@ -106,10 +125,11 @@ def test_hf_stop_string_ends_its_row_only(one_by_one, one_call):
     assert stopped[0][0].finish_reason == "stop"
 
 
-def test_hf_eos_ends_its_row_and_is_counted(model_dir):
-    eos_sampler = HFSampler(model_dir, batch_size=64)
+@pytest.mark.parametrize("decode", ["generate", "static"])
+def test_hf_eos_ends_its_row_and_is_counted(model_dir, decode):
+    eos_sampler = HFSampler(model_dir, batch_size=64, decode=decode)
     encoded = [eos_sampler.tokenizer(p)["input_ids"] for p in PROMPTS]
-    free = eos_sampler._generate(encoded, torch.zeros(3, dtype=torch.int64), GREEDY)
+    free = HFSampler._generate(eos_sampler, encoded, torch.zeros(3, dtype=torch.int64), GREEDY)
     eos = free[0][3]  # make the first prompt's 4th greedy token its end of sequence
     eos_sampler.model.generation_config.eos_token_id = eos
     eos_sampler.eos_ids = {eos}
@@ -123,6 +143,8 @@ def test_hf_sampler_rejects_bad_knobs(model_dir):
         HFSampler(model_dir, batch_size=0)
     with pytest.raises(ValueError, match="sampler.cache_implementation='paged'"):
         HFSampler(model_dir, cache_implementation="paged")
+    with pytest.raises(ValueError, match="sampler.decode='vllm'"):
+        HFSampler(model_dir, decode="vllm")
 
 
 def test_hf_completion_cuts_at_eos_and_stop_strings(sampler):

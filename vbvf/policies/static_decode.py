@@ -1,24 +1,31 @@
 """Batched ancestral sampling with a static KV cache and a compiled (CUDA-graph) decode step.
 
-transformers ``generate`` costs a host round trip and tens of small launches per token; for the
-didactic GPT-2 (short prompts, H up to 256, hundreds of rows) that per-token overhead, not
-arithmetic, is the time of a rollout (docs/PERFORMANCE.md, "GRPO rollouts"). Here one decode step
-(forward of the newest token against a ``StaticCache``, then Gumbel-max sampling with the
-suppressed tokens masked) is compiled with ``mode="reduce-overhead"`` so each token is one graph
-replay, and rows are never synchronised with the host until all ``max_new`` steps are done.
+transformers ``generate`` costs a host round trip and tens of small launches per token, and with a
+dynamic cache it copies every layer's keys and values at every step; for small models (the
+didactic GPT-2, SmolLM2-135M) that per-token overhead, not arithmetic, is the time of a rollout
+(docs/PERFORMANCE.md, "GRPO rollouts" and "HF sampler"). Here one decode step (forward of the
+newest token against a ``StaticCache``, then Gumbel-max sampling with the suppressed tokens
+masked) is compiled with ``mode="reduce-overhead"`` so each token is one graph replay, and rows
+are never synchronised with the host until all ``max_new`` steps are done.
 
-Sampling is exact ancestral sampling at the given temperature (Gumbel-max draws from the softmax,
-no top-k / top-p): the same distribution as ``generate(do_sample=True, top_k=0)``, with other
-random numbers. After a row emits eos it emits pad. All prompts must have the same length (the
-planted task's ``bos x sep``), so no padding is needed on the left.
+Sampling is exact ancestral sampling at the given temperature (Gumbel-max draws from the softmax;
+top-p through transformers' own ``TopPLogitsWarper``): the same distribution as
+``generate(do_sample=True, top_k=0)``. The Gumbel noise is torch's generator, or, given per-row
+keys, the counter-based noise of ``samplers/gumbel.py`` (then a row's tokens are those of
+``HFSampler``'s ``generate`` path, up to floating point). After a row emits eos it emits pad.
+Prompts of different lengths come left-padded with their attention mask; each row's positions
+count its own tokens only.
 """
 
 from __future__ import annotations
 
 import inspect
+from typing import Iterable
 
 import torch
-from transformers import StaticCache
+from transformers import StaticCache, TopPLogitsWarper
+
+from vbvf.policies.samplers.gumbel import gumbel_noise
 
 
 def _forward_names(model) -> tuple[str, bool]:
@@ -30,50 +37,73 @@ def _forward_names(model) -> tuple[str, bool]:
 
 
 class StaticDecoder:
-    """Samples up to ``capacity`` new tokens for ``rows`` equal-length prompts from a causal LM.
+    """Samples up to ``capacity`` new tokens for ``rows`` prompts of ``prompt_length`` (left-padded) tokens.
 
     One decoder per (model, rows, prompt length): its cache (sized for ``capacity`` new tokens) and
     compiled step are reused across calls and budgets, so repeated rollouts (GRPO steps, every H of
-    an evaluation) compile once. ``compile`` false runs the same step eagerly (CPU tests; it is then
-    no faster than ``generate``).
+    an evaluation, every batch of a MATH sampling call) compile once. ``compile`` false runs the
+    same step eagerly (CPU tests; it is then no faster than ``generate``). ``eos`` is one token id
+    or several.
     """
 
-    def __init__(self, model, rows: int, prompt_length: int, capacity: int, eos: int, pad: int,
-                 suppress: list[int], temperature: float = 1.0, compile: bool = True):
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0 for sampling, got {temperature}")
+    def __init__(self, model, rows: int, prompt_length: int, capacity: int, eos: int | Iterable[int], pad: int,
+                 suppress: Iterable[int] = (), temperature: float = 1.0, compile: bool = True, top_p: float = 1.0):
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0 (0: greedy), got {temperature}")
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
         self.model, self.rows, self.prompt_length, self.capacity = model, rows, prompt_length, capacity
-        self.eos, self.pad, self.temperature = eos, pad, temperature
-        param = next(model.parameters())
+        self.pad, self.temperature = pad, temperature
+        self.top_p = TopPLogitsWarper(top_p) if top_p < 1 else None
+        device = next(model.parameters()).device
         self.cache = StaticCache(config=model.config, max_cache_len=prompt_length + capacity)
-        self.banned = torch.zeros(model.config.vocab_size, dtype=torch.bool, device=param.device)
+        vocab = model.config.vocab_size
+        self.banned = torch.zeros(vocab, dtype=torch.bool, device=device)
         self.banned[list(suppress)] = True
+        self.is_eos = torch.zeros(vocab, dtype=torch.bool, device=device)
+        self.is_eos[[eos] if isinstance(eos, int) else list(eos)] = True
         self._cache_keyword, self._takes_cache_position = _forward_names(model)  # read once, not per token
         self._step = torch.compile(self._decode_step, mode="reduce-overhead", fullgraph=True, dynamic=False) if compile else self._decode_step
 
-    def _cache_kwargs(self, position: torch.Tensor) -> dict:
-        """Forward keywords for one chunk at ``position`` (1-D) against the decoder's cache."""
-        kwargs = {self._cache_keyword: self.cache, "position_ids": position[None], "use_cache": True}
+    def _cache_kwargs(self, cache_position: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None) -> dict:
+        """Forward keywords for one chunk at ``cache_position`` (1-D) against the decoder's cache."""
+        kwargs = {self._cache_keyword: self.cache, "position_ids": position_ids, "use_cache": True}
+        if mask is not None:
+            kwargs["attention_mask"] = mask
         if self._takes_cache_position:
-            kwargs["cache_position"] = position
+            kwargs["cache_position"] = cache_position
         return kwargs
 
-    def _sample(self, logits: torch.Tensor) -> torch.Tensor:
-        """One token per row from softmax(logits / T) over the allowed tokens (Gumbel-max)."""
-        scores = logits.float() / self.temperature
-        scores = scores.masked_fill(self.banned, float("-inf"))
-        gumbel = -torch.log(-torch.log(torch.rand_like(scores).clamp_(min=1e-20)))
+    def _sample(self, logits: torch.Tensor, step: torch.Tensor, keys: torch.Tensor | None) -> torch.Tensor:
+        """One token per row from softmax(logits / T) over the allowed tokens (top-p cut), by Gumbel-max:
+        torch's generator, or the rows' counter-based noise at ``step`` when ``keys`` are given; the
+        most likely allowed token at T = 0."""
+        scores = logits.float().masked_fill(self.banned, float("-inf"))
+        if self.temperature == 0:
+            return scores.argmax(dim=-1)
+        scores = scores / self.temperature
+        if self.top_p is not None:
+            scores = self.top_p(None, scores)
+        if keys is None:
+            gumbel = -torch.log(-torch.log(torch.rand_like(scores).clamp_(min=1e-20)))
+        else:
+            gumbel = gumbel_noise(keys, step, scores.shape[1])
         return (scores + gumbel).argmax(dim=-1)
 
-    def _decode_step(self, token: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
-        logits = self.model(input_ids=token[:, None], **self._cache_kwargs(position)).logits[:, -1]
-        return self._sample(logits)
+    def _decode_step(self, token, cache_position, position_ids, mask, step, keys) -> torch.Tensor:
+        kwargs = self._cache_kwargs(cache_position, position_ids, mask)
+        logits = self.model(input_ids=token[:, None], **kwargs).logits[:, -1]
+        return self._sample(logits, step, keys)
 
     @torch.no_grad()
-    def sample(self, prompt_ids: torch.Tensor, max_new: int, seed: int, check_every: int = 32) -> torch.Tensor:
+    def sample(self, prompt_ids: torch.Tensor, max_new: int, seed: int = 0, check_every: int = 32,
+               attention_mask: torch.Tensor | None = None, keys: torch.Tensor | None = None) -> torch.Tensor:
         """int64 ``[rows, max_new]``: eos ends a row, pad follows it; rows that never emit eos run to max_new.
 
-        Every ``check_every`` tokens one host sync asks whether all rows have ended (then the rest is pad).
+        ``attention_mask`` (0 on left padding) for prompts of different lengths; ``keys`` (one per
+        row, ``samplers.gumbel.row_keys``) for per-row noise, else torch's generator seeded with
+        ``seed``. Every ``check_every`` tokens one host sync asks whether all rows have ended (then
+        the rest is pad).
         """
         if tuple(prompt_ids.shape) != (self.rows, self.prompt_length):
             raise ValueError(f"prompt_ids must be [{self.rows}, {self.prompt_length}], got {list(prompt_ids.shape)}")
@@ -82,16 +112,27 @@ class StaticDecoder:
         device = prompt_ids.device
         torch.manual_seed(seed)
         self.cache.reset()
-        positions = torch.arange(self.prompt_length + max_new, device=device)
-        prefill = self.model(input_ids=prompt_ids, **self._cache_kwargs(positions[: self.prompt_length]))
-        token = self._sample(prefill.logits[:, -1])
+        width = self.prompt_length
+        cache_positions = torch.arange(width + max_new, device=device)
+        if attention_mask is None:
+            mask, prompt_positions = None, cache_positions[:width].expand(self.rows, -1)
+            lengths = torch.full((self.rows, 1), width, device=device)
+        else:  # the whole cache's mask, fixed for the call: left padding 0, every generated position 1
+            mask = torch.ones(self.rows, width + self.capacity, dtype=torch.long, device=device)
+            mask[:, :width] = attention_mask
+            prompt_positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+            lengths = attention_mask.sum(-1, keepdim=True)
+        steps = torch.arange(max_new, device=device)
+        prefill = self.model(input_ids=prompt_ids, **self._cache_kwargs(cache_positions[:width], prompt_positions, mask))
+        token = self._sample(prefill.logits[:, -1], steps[0], keys)
         out = torch.full((self.rows, max_new), self.pad, dtype=torch.long, device=device)
         done = torch.zeros(self.rows, dtype=torch.bool, device=device)
         for t in range(max_new):
             token = torch.where(done, self.pad, token)
             out[:, t] = token
-            done |= token == self.eos
+            done |= self.is_eos[token]
             if t + 1 == max_new or ((t + 1) % check_every == 0 and bool(done.all())):
                 break
-            token = self._step(token.clone(), positions[self.prompt_length + t : self.prompt_length + t + 1].clone()).clone()
+            token = self._step(token.clone(), cache_positions[width + t : width + t + 1].clone(), (lengths + t).clone(),
+                               mask, steps[t + 1].clone(), keys).clone()
         return out
