@@ -1,7 +1,8 @@
 """Each stage of ``experiment=didactic_paper`` for a fixed number of steps, old and new settings, one process.
 
     python benchmarks/bench_paper_stages.py [--stages base,grpo,sample,score] [--mixture high] \
-        [--peak-tflops 728] [--base-steps 60] [--grpo-steps 6] [--horizon 256] [--variants 'VF|eager'] [--save FILE]
+        [--peak-tflops 728] [--base-steps 60] [--grpo-steps 6] [--horizon 256] [--variants 'VF|eager'] \
+        [--grpo-variants 'static'] [--save FILE]
 
 The task, model (GPT-2 small, 85 M) and data are the paper config's (V = 10, k = 5 contextual,
 mixture traces of budget H); weights are random except where a stage needs none. Stages:
@@ -9,8 +10,9 @@ mixture traces of budget H); weights are random except where a stage needs none.
 - ``base``: base-LM SFT on mixture traces (``vbvf.arms.training.sft``), per variant: seconds per
   step after warm-up, non-pad tokens/s and MFU counted as ``benchmarks/mfu.py`` does.
 - ``grpo``: ``rl_finetune`` at budget H with the true reward, trl's ``generate`` rollouts against
-  the ``StaticDecoder`` ones (eos suppressed in both, so every rollout runs the full H: the
-  worst case, which a heterogeneous base approaches at H = 256); seconds per step after warm-up.
+  the ``StaticDecoder`` ones, and those with the trainer compiled (eos suppressed in all, so every
+  rollout runs the full H: the worst case, which a heterogeneous base approaches at H = 256);
+  seconds per step after warm-up, and of them the static rollout's.
 - ``sample``: ``LMPolicy.sample`` of 1,024 rows at H, ``decode: generate`` against ``static``.
 - ``score``: verifier scoring of mixture traces at H: full-width batches (the old ``step_logits``,
   reimplemented here) against the length-sorted, trimmed ones; also their max difference.
@@ -33,7 +35,7 @@ from transformers import AutoModelForTokenClassification, TrainerCallback
 
 from mfu import flops_per_token  # benchmarks/, on sys.path when this script runs
 from vbvf.arms.rewards import true_reward
-from vbvf.arms.rl import rl_finetune
+from vbvf.arms.rl import StaticRollout, rl_finetune
 from vbvf.arms.training import padded_positions, sft
 from vbvf.arms.verifier import step_logits, verifier_inputs
 from vbvf.config import RLConfig, TrainConfig
@@ -57,6 +59,13 @@ BASE_VARIANTS = {  # name: TrainConfig overrides over batch 256, lr 3e-4, random
     # throughput only: length-grouped batches bias the base's fit in the planted task (its gap to the
     # Bayes NLL stalls 4-9x higher, benchmarks/base_fit_batching.py), so no config uses them
     "length groups (biased fit)": {"group_by_length": True},
+}
+
+
+GRPO_VARIANTS = {  # name: RLConfig overrides over the paper's GRPO (16 prompts x 8, beta 0.05, bf16)
+    "rollout=generate (the paper config until 2026-12-07)": {"rollout": "generate"},
+    "rollout=static (the paper config)": {"rollout": "static"},
+    "rollout=static, torch.compile, pad to 16": {"rollout": "static", "torch_compile": True, "pad_to_multiple_of": 16},
 }
 
 
@@ -89,10 +98,7 @@ def new_lm(task: PlantedTask, horizon: int):
 
 def bench_base(task, mixture, horizon, steps, peak, work: Path, only: str = "") -> list[dict]:
     rows, rng = [], np.random.default_rng(0)
-    chosen = {name: over for name, over in BASE_VARIANTS.items() if not only or any(part in name for part in only.split("|"))}
-    if not chosen:
-        raise SystemExit(f"--variants {only!r} matches none of {list(BASE_VARIANTS)}")
-    for name, over in chosen.items():
+    for name, over in chosen_variants(BASE_VARIANTS, only).items():
         cfg = TrainConfig(**{**dict(max_steps=steps, batch_size=256, learning_rate=3e-4), **over})
         prompts = task.train_prompts[rng.integers(0, len(task.train_prompts), steps * cfg.batch_size)]
         traces = ProceduralPolicy(task, mixture, []).sample(prompts, 1, horizon, 0)[:, 0]
@@ -113,20 +119,60 @@ def bench_base(task, mixture, horizon, steps, peak, work: Path, only: str = "") 
     return rows
 
 
-def bench_grpo(task, horizon, steps, work: Path) -> list[dict]:
+class RolloutTimer:
+    """Wraps ``StaticRollout.__call__`` to record each rollout's seconds (device synchronised): the
+    rest of a step is trl's scoring, reference forward, loss and optimiser."""
+
+    def __init__(self):
+        self.times: list[float] = []
+        self._call = StaticRollout.__call__
+
+    def __enter__(self):
+        timer = self
+
+        def timed(rollout, prompts, trainer):
+            torch.cuda.synchronize() if torch.cuda.is_available() else None
+            t0 = time.perf_counter()
+            out = timer._call(rollout, prompts, trainer)
+            torch.cuda.synchronize() if torch.cuda.is_available() else None
+            timer.times.append(time.perf_counter() - t0)
+            return out
+
+        StaticRollout.__call__ = timed
+        return self
+
+    def __exit__(self, *_):
+        StaticRollout.__call__ = self._call
+
+
+def bench_grpo(task, horizon, steps, work: Path, only: str = "") -> list[dict]:
     endless = EndlessTask(**{f.name: getattr(task, f.name) for f in fields(PlantedTask)})
     policy = work / "endless_policy"
     new_lm(endless, horizon).save_pretrained(policy)
     build_tokenizer(endless).save_pretrained(policy)
     rows = []
-    for rollout in ("generate", "static"):
-        cfg = RLConfig(max_steps=steps, rollout=rollout, beta=0.05)
+    for name, over in chosen_variants(GRPO_VARIANTS, only).items():
+        cfg = RLConfig(**{**dict(max_steps=steps, beta=0.05), **over})
         timer = StepTimer()
-        rl_finetune(policy, endless, task.train_prompts[:512], true_reward(task, horizon), horizon, cfg,
-                    work / f"rl_{rollout}", 0, callbacks=(timer,))
-        rows.append({"stage": f"grpo H={horizon}", "variant": f"rollout={rollout}", "batch": cfg.batch_size * cfg.num_generations,
-                     "s/step": timer.steady(warmup=2), "first step s": timer.times[0]})
+        try:
+            with RolloutTimer() as rollouts:
+                rl_finetune(policy, endless, task.train_prompts[:512], true_reward(task, horizon), horizon, cfg,
+                            work / f"rl_{len(rows)}", 0, callbacks=(timer,))
+        except Exception as error:  # a variant that fails is reported, the others still run
+            rows.append({"stage": f"grpo H={horizon}", "variant": name, "error": repr(error)[:200]})
+            continue
+        rollout = float(np.median(rollouts.times[2:])) if len(rollouts.times) > 2 else None
+        rows.append({"stage": f"grpo H={horizon}", "variant": name, "batch": cfg.batch_size * cfg.num_generations,
+                     "s/step": timer.steady(warmup=2), "rollout s": rollout, "first step s": timer.times[0]})
     return rows
+
+
+def chosen_variants(variants: dict, only: str) -> dict:
+    """The variants whose name contains one of ``only``'s |-separated parts (all when empty); none is an error."""
+    chosen = {name: over for name, over in variants.items() if not only or any(part in name for part in only.split("|"))}
+    if not chosen:
+        raise SystemExit(f"--variants {only!r} matches none of {list(variants)}")
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -202,6 +248,7 @@ def main() -> None:
     parser.add_argument("--grpo-steps", type=int, default=6)
     parser.add_argument("--peak-tflops", type=float, default=0.0)
     parser.add_argument("--variants", default="", help="base stage: only the variants whose name contains one of these |-separated strings")
+    parser.add_argument("--grpo-variants", default="", help="grpo stage: the same filter over its variants")
     parser.add_argument("--save", type=Path)
     args = parser.parse_args()
     task, mixture, rows = paper_task(), MIXTURES[args.mixture], []
@@ -212,7 +259,7 @@ def main() -> None:
             if stage == "base":
                 rows += bench_base(task, mixture, args.horizon, args.base_steps, args.peak_tflops, work, args.variants)
             elif stage == "grpo":
-                rows += bench_grpo(task, args.horizon, args.grpo_steps, work)
+                rows += bench_grpo(task, args.horizon, args.grpo_steps, work, args.grpo_variants)
             elif stage == "sample":
                 rows += bench_sample(task, args.horizon, work)
             elif stage == "score":
@@ -226,7 +273,7 @@ def main() -> None:
             print(f"[{stage}: {time.perf_counter() - t0:.0f} s{held}]", flush=True)
             if args.save:
                 args.save.write_text(json.dumps(rows, indent=1))
-    keys = ["stage", "variant", "batch", "s/step", "first step s", "tokens/s", "TFLOP/s", "MFU", "max |diff|", "error"]
+    keys = ["stage", "variant", "batch", "s/step", "rollout s", "first step s", "tokens/s", "TFLOP/s", "MFU", "max |diff|", "error"]
     print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
     for row in rows:
         print("| " + " | ".join(_fmt(row.get(k)) for k in keys) + " |")
