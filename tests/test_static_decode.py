@@ -87,3 +87,35 @@ def test_trimmed_verifier_scoring_equals_full_width(tmp_path, model):
     trimmed = step_logits(verifier, TASK, prompts, traces, batch_size=16)
     real = traces != TASK.pad
     np.testing.assert_allclose(trimmed[real], full[real], rtol=1e-4, atol=1e-5)
+
+
+def test_packed_gqa_attention_is_sdpa_without_the_copies(tmp_path, monkeypatch):
+    """A grouped-query model's masked one-token steps take the packed path, with SDPA's logits."""
+    import vbvf.policies.static_decode as static_decode
+    from transformers import AutoModelForCausalLM, StaticCache
+
+    from vbvf.models.tiny_llama import save_tiny_llama
+
+    folder = save_tiny_llama(tmp_path)
+    plain, packed = (AutoModelForCausalLM.from_pretrained(folder).eval() for _ in range(2))
+    assert plain.config.num_key_value_heads < plain.config.num_attention_heads
+    assert static_decode.use_packed_gqa(packed) and not static_decode.use_packed_gqa(build_lm(TASK, 1, 16, 2, 32, seed=0))
+    fallbacks = []
+    real = static_decode.sdpa_attention_forward
+    monkeypatch.setattr(static_decode, "sdpa_attention_forward", lambda *a, **k: fallbacks.append(a[1].shape[2]) or real(*a, **k))
+    rows, width = 5, 9
+    torch.manual_seed(0)
+    mask = (torch.arange(width + 4)[None] >= torch.tensor([[0], [2], [4], [6], [8]])).long()
+    ids = torch.randint(3, plain.config.vocab_size, (rows, width)) * mask[:, :width]
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    logits, (keyword, _) = [], static_decode._forward_names(plain)
+    for model in (plain, packed):
+        cache = {keyword: StaticCache(config=model.config, max_cache_len=width + 4)}
+        with torch.no_grad():
+            model(input_ids=ids, attention_mask=mask, position_ids=positions[:, :width], **cache)
+            step = model(input_ids=ids[:, -1:], attention_mask=mask, position_ids=positions[:, width:width + 1],
+                         cache_position=torch.tensor([width]), **cache)
+        logits.append(step.logits[:, -1])
+    layers = packed.config.num_hidden_layers
+    assert fallbacks == [width] * layers  # the packed model's prefill fell through to SDPA, its one-token step did not
+    torch.testing.assert_close(logits[1], logits[0], rtol=1e-5, atol=1e-5)
