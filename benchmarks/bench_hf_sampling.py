@@ -13,7 +13,8 @@ the issue's own measurement (plain ``generate(do_sample=True)``, B rows per call
 each prompt's n samples side by side); ``batched:B`` and ``static:B`` are ``HFSampler`` with B rows
 per call and a dynamic or static (compiled on a GPU) KV cache; ``decoder:B`` is ``HFSampler`` with
 ``decode="static"`` (the kit's static-cache decoder, one CUDA-graph replay per token; name it twice
-to time it without its compilation); ``cb:B`` is transformers' continuous
+to time it without its compilation), ``decoder_sdpa:B`` the same with transformers' SDPA attention
+in place of the decoder's packed grouped-query attention; ``cb:B`` is transformers' continuous
 batching (``generate_batch``: paged KV cache, finished rows replaced at once, at most B rows in
 flight; torch's RNG, so not the per-row noise), measured here, not offered by the kit (its H100 run
 returned truncated samples, docs/PERFORMANCE.md). Each mode first samples one prompt (8 tokens) to
@@ -43,6 +44,7 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 from vbvf.models.gguf import model_root, resolve_model
 from vbvf.models.tiny_llama import build_tokenizer
 from vbvf.policies.samplers import Completion, SamplingParams, prompt_seed
+from vbvf.policies import static_decode
 from vbvf.policies.samplers.hf import HFSampler
 from vbvf.tasks.math.data import read_jsonl
 from vbvf.tasks.math.prompts import build_prompt, prompt_token_ids
@@ -52,7 +54,8 @@ SMOLLM2 = dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num
                intermediate_size=1536, vocab_size=49152, tie_word_embeddings=True, rope_theta=100000.0,
                max_position_embeddings=8192, rms_norm_eps=1e-5)  # SmolLM2-135M's LlamaConfig
 OLD_BATCH = 16  # the per-prompt sampler's default samples per call
-MODES = "per_prompt[:B], generate[:B], batched[:B], static[:B], decoder[:B], cb[:B]"
+MODES = "per_prompt[:B], generate[:B], batched[:B], static[:B], decoder[:B], decoder_sdpa[:B], cb[:B]"
+PACKED_GQA = static_decode.use_packed_gqa
 
 
 def model_path(name: str) -> str:
@@ -155,9 +158,12 @@ def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: Sampling
         draw = lambda ps, p: plain_generate(sampler, ps, p, int(size or 512))  # noqa: E731
     elif kind == "cb":
         draw = lambda ps, p: continuous(sampler, ps, p, int(size or 1024))  # noqa: E731
-    elif kind in ("batched", "static", "decoder"):
+    elif kind in ("batched", "static", "decoder", "decoder_sdpa"):
         sampler.batch_size, sampler.cache_implementation = int(size or 256), ("static" if kind == "static" else None)
-        sampler.decode = "static" if kind == "decoder" else "generate"
+        sampler.decode = "static" if kind.startswith("decoder") else "generate"
+        sampler.model.set_attn_implementation("sdpa")  # transformers' attention unless the decoder packs its own
+        static_decode.use_packed_gqa = PACKED_GQA if kind == "decoder" else (lambda model: False)
+        sampler._decoder = None  # each mode builds its decoder (the compiled step of a shape is reused)
         draw = sampler.sample
     else:
         raise ValueError(f"--modes: unknown mode {mode!r} ({MODES})")
@@ -200,7 +206,7 @@ def main() -> None:
     for mode in args.modes.split(","):
         samples, seconds = run_mode(sampler, mode, prompts, params)
         flat = [c for per_prompt_samples in samples for c in per_prompt_samples]
-        keyed = mode.partition(":")[0] in ("batched", "static", "decoder")  # the per-row noise: comparable token for token
+        keyed = mode.partition(":")[0] in ("batched", "static", "decoder", "decoder_sdpa")  # the per-row noise: comparable token for token
         reference = reference or (flat if keyed else None)
         tokens, eos = sum(c.n_tokens for c in flat), sum(c.finish_reason == "eos" for c in flat) / len(flat)
         same = sum(a == b for a, b in zip(flat, reference)) / len(flat) if keyed else None

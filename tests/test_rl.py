@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vbvf.arms.rewards import true_reward
-from vbvf.arms.rl import completion_array, prompt_dataset, rl_finetune, trl_reward
+from vbvf.arms.rl import StaticRollout, completion_array, prompt_dataset, rl_finetune, trl_reward
 from vbvf.arms.training import sft
 from vbvf.config import RLConfig, TrainConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
@@ -92,3 +92,22 @@ def test_grpo_on_true_reward_improves_performance(tmp_path, one_thread, rollout)
     before, se_before = mean_true_reward(tmp_path / "base", prompts, 100)
     after, se_after = mean_true_reward(tmp_path / "rl", prompts, 100)
     assert after - before > 5 * np.hypot(se_before, se_after), (before, after)
+
+
+def test_static_rollouts_of_every_budget_share_one_decoder_shape():
+    """Each H's rollout decoder is sized for the model's position table (one compiled shape for a run's
+    budgets); its completions still stop at H."""
+    from types import SimpleNamespace
+
+    model = build_lm(TASK, 1, 16, 2, n_positions=TASK.prompt_length + 2 + 3 * H, seed=0).eval()
+    trainer = SimpleNamespace(processing_class=build_tokenizer(TASK), model=model,
+                              accelerator=SimpleNamespace(unwrap_model=lambda m: m))
+    prompts = list(prompt_dataset(TASK, TASK.train_prompts[:4])["prompt"])
+    shapes = set()
+    for horizon in (H, 2 * H):
+        rollout = StaticRollout(TASK, horizon, temperature=1.0, seed=0)
+        out = rollout(prompts, trainer)
+        (decoder,) = rollout.decoders.values()
+        shapes.add((decoder.rows, decoder.prompt_length, decoder.capacity))
+        assert len(out["completion_ids"]) == 4 and max(map(len, out["completion_ids"])) <= horizon
+    assert shapes == {(4, TASK.prompt_length + 2, 3 * H)}
