@@ -119,3 +119,24 @@ def test_packed_gqa_attention_is_sdpa_without_the_copies(tmp_path, monkeypatch):
     layers = packed.config.num_hidden_layers
     assert fallbacks == [width] * layers  # the packed model's prefill fell through to SDPA, its one-token step did not
     torch.testing.assert_close(logits[1], logits[0], rtol=1e-5, atol=1e-5)
+
+
+def test_a_process_compiles_more_decoder_shapes_than_torchs_default_limit(model, monkeypatch):
+    """Every decoder shares the step's code object; twelve shapes (past torch's default limit of 8,
+    after which it would run the rest eagerly) all get a compiled graph. Dynamo's eager backend here:
+    the same guards and recompiles as on a GPU, without inductor."""
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    import vbvf.policies.static_decode as static_decode
+
+    compile_ = torch.compile
+    monkeypatch.setattr(static_decode.torch, "compile", lambda fn, **_: compile_(fn, backend="eager", fullgraph=True, dynamic=False))
+    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 8)
+    torch._dynamo.reset()
+    counters.clear()
+    heads = torch.as_tensor(prompt_ids(TASK, TASK.train_prompts[:12]))
+    for rows in range(1, 13):
+        StaticDecoder(model, rows, heads.shape[1], 6, TASK.eos, TASK.pad, SUPPRESS, compile=True).sample(heads[:rows], 4, seed=0)
+    assert counters["stats"]["unique_graphs"] == 12
+    torch._dynamo.reset()

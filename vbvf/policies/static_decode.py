@@ -46,6 +46,7 @@ def _forward_names(model) -> tuple[str, bool]:
 
 
 PACKED_GQA = "vbvf_packed_gqa_sdpa"
+RECOMPILE_LIMIT = 64  # compiled decoder variants per process before torch falls back to eager
 
 
 def packed_gqa_attention(module, query, key, value, attention_mask, scaling=None, **kwargs):
@@ -102,6 +103,11 @@ class StaticDecoder:
         self.is_eos[[eos] if isinstance(eos, int) else list(eos)] = True
         self._cache_keyword, self._takes_cache_position = _forward_names(model)  # read once, not per token
         self.packed_gqa = use_packed_gqa(model)
+        if compile:
+            # every decoder of a process shares the step's code object, so each (shape, temperature, top-p)
+            # it is compiled for counts against torch's recompile limit (8), past which later shapes would
+            # silently run eagerly: a MATH run's width and row buckets, or a study's decoders, can pass 8
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
         self._step = torch.compile(self._decode_step, mode="reduce-overhead", fullgraph=True, dynamic=False) if compile else self._decode_step
 
     def _cache_kwargs(self, cache_position: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None) -> dict:
