@@ -50,6 +50,8 @@ def test_padding_past_the_position_table_fails_before_training(tmp_path):
     cfg = TrainConfig(max_steps=1, batch_size=4, pad_to_multiple_of=32)
     with pytest.raises(ValueError, match=r"train.pad_to_multiple_of=32: the longest row \(16 tokens\) is padded to 32, past the model's 16"):
         sft(lm, build_tokenizer(task), examples, tmp_path / "out", cfg, 0)
+    with pytest.raises(ValueError, match=r"^vf.train.pad_to_multiple_of=32"):  # a stage names its own key
+        sft(lm, build_tokenizer(task), examples, tmp_path / "out", cfg, 0, key="vf.train")
     assert not (tmp_path / "out").exists()  # nothing ran
     sft(lm, build_tokenizer(task), examples, tmp_path / "fits", TrainConfig(max_steps=1, batch_size=4, pad_to_multiple_of=8), 0)
 
@@ -70,3 +72,19 @@ def test_grpo_padding_past_the_position_table_fails_before_training(tmp_path):
         rl_finetune(tmp_path / "policy", task, task.train_prompts[:4], lambda traces: None, 12,
                     RLConfig(pad_to_multiple_of=32), tmp_path / "out", 0)
     assert not (tmp_path / "out").exists()
+
+
+def test_verifier_batches_are_trimmed_then_rounded_up_to_the_padding_multiple():
+    """The didactic verifier's collator keeps the batch's longest row, rounded up to
+    ``train.pad_to_multiple_of`` but never past the rows' full width; the MATH verifier's pads to it."""
+    from vbvf.arms.verifier import trimmed_batches
+
+    def row(length: int, width: int = 20) -> dict:
+        return {"input_ids": [5] * length + [0] * (width - length), "attention_mask": [1] * length + [0] * (width - length),
+                "labels": [1.0] * width, "length": length}
+
+    batch = [row(5), row(11)]
+    assert trimmed_batches()(batch)["input_ids"].shape == (2, 11)
+    assert trimmed_batches(8)(batch)["input_ids"].shape == (2, 16)
+    assert trimmed_batches(16)([row(17)])["input_ids"].shape == (1, 20)  # 32 would pass the full width
+    assert set(trimmed_batches(8)(batch)) == {"input_ids", "attention_mask", "labels"}

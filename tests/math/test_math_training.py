@@ -47,3 +47,17 @@ def test_verifier_training_reduces_bce_on_a_separable_toy_set(tmp_path):
     before = _bce(HFScorer(untrained).score_outcomes([PROMPT] * 32, completions), labels)
     after = _bce(HFScorer(trained).score_outcomes([PROMPT] * 32, completions), labels)
     assert after < 0.5 * before and after < 0.3, (before, after)
+
+
+def test_verifier_batches_are_padded_to_train_pad_to_multiple_of(tmp_path, monkeypatch):
+    """``train.pad_to_multiple_of`` reaches the verifier's collator: every batch's width is a multiple of it."""
+    from transformers import Trainer
+
+    policy = save_tiny_llama(tmp_path / "policy")
+    examples = verifier_examples(load_tokenizer(policy), [PROMPT] * 4, ["a", "bb cc", "dd ee ff", "g"], [0.0, 1.0, 1.0, 0.0], 64)
+    widths = []
+    step = Trainer.training_step
+    monkeypatch.setattr(Trainer, "training_step", lambda self, model, inputs, *a, **k: widths.append(inputs["input_ids"].shape[1]) or step(self, model, inputs, *a, **k))
+    train_stage("verifier", policy, examples, tmp_path / "v", TrainConfig(max_steps=2, batch_size=2, pad_to_multiple_of=24), seed=0)
+    assert len(widths) == 2 and all(w % 24 == 0 for w in widths), widths
+    assert min(len(e["input_ids"]) for e in examples) % 24  # unpadded, some row's width would not be a multiple

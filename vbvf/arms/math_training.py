@@ -114,7 +114,7 @@ def _train_verifier(model_dir: str, data: Dataset, out: Path, train: TrainConfig
             **trainer_args(train, out, seed), remove_unused_columns=False, gradient_checkpointing=train.gradient_checkpointing
         ),
         train_dataset=data,
-        data_collator=DataCollatorWithPadding(tokenizer),
+        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=train.pad_to_multiple_of),
     )
     rows = fit(trainer, out, None, train_set_loss=True, train_set_metrics=ranking_fit)
     if trainer.is_world_process_zero():

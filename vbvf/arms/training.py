@@ -262,11 +262,12 @@ def read_fit(model_dir: Path) -> dict | None:
 
 
 def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfig, seed: int,
-        monitor: HeldOut | None = None, extra: dict | None = None, callbacks: tuple = (), train_set_loss: bool = False) -> list[dict]:
+        monitor: HeldOut | None = None, extra: dict | None = None, callbacks: tuple = (), train_set_loss: bool = False,
+        key: str = "train") -> list[dict]:
     """Completion-only SFT of ``model`` on pre-tokenised examples; saves to ``out_dir``; returns the log
-    (``train_set_loss``: see ``fit``)."""
+    (``train_set_loss``: see ``fit``; ``key``: the config key of ``train``, named in errors)."""
     check_padding_fits(getattr(model.config, "max_position_embeddings", None), max(len(e["input_ids"]) for e in examples),
-                       train.pad_to_multiple_of, "train")
+                       train.pad_to_multiple_of, key)
     args = SFTConfig(
         **trainer_args(train, out_dir, seed),
         completion_only_loss=True,

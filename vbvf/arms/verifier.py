@@ -78,13 +78,21 @@ class BCETrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
-def trimmed_batch(features: list[dict]) -> dict:
-    """``default_data_collator``, then the columns after the batch's longest row cut (all pad, no label):
-    exact for a causal model, and with ``train.group_by_length`` (rows sorted by the ``length`` column)
-    most of a budget-256 batch's width is gone."""
-    batch = default_data_collator([{k: v for k, v in f.items() if k != "length"} for f in features])
-    width = int(batch["attention_mask"].sum(dim=1).max())
-    return {k: v[:, :width] for k, v in batch.items()}
+def trimmed_batches(multiple: int | None = None):
+    """A collator: ``default_data_collator``, then the columns after the batch's longest row cut (all
+    pad, no label): exact for a causal model, and with ``train.group_by_length`` (rows sorted by the
+    ``length`` column) most of a budget-256 batch's width is gone. With ``multiple``
+    (``train.pad_to_multiple_of``) the kept width is rounded up to it (few shapes for a compiled
+    model), never past the rows' full width."""
+
+    def collate(features: list[dict]) -> dict:
+        batch = default_data_collator([{k: v for k, v in f.items() if k != "length"} for f in features])
+        full = batch["input_ids"].shape[1]
+        width = int(batch["attention_mask"].sum(dim=1).max())
+        width = min(full, -(-width // multiple) * multiple) if multiple else width
+        return {k: v[:, :width] for k, v in batch.items()}
+
+    return collate
 
 
 def step_logits(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray, batch_size: int) -> np.ndarray:
@@ -169,7 +177,7 @@ def train_verifier(
         args=TrainingArguments(**trainer_args(cfg.train, out_dir, seed), remove_unused_columns=False,
                                gradient_checkpointing=cfg.train.gradient_checkpointing),
         train_dataset=dataset,
-        data_collator=trimmed_batch,
+        data_collator=trimmed_batches(cfg.train.pad_to_multiple_of),
     )
     monitor, extra = None, {"train_traces": int((~held).sum()), "heldout_traces": int(held.sum())}
     if held.any():

@@ -119,7 +119,7 @@ class ArmRunner:
             examples = trace_examples(self.task, prompts[~held], traces[~held])
             sft(model, build_tokenizer(self.task), examples, out, train_cfg, stage_seed(self.cfg.seed, stage),
                 monitor=monitor, extra={"train_examples": int((~held).sum()), "heldout_examples": int(held.sum()),
-                                        "train_prompt_success": own_prompt_success})
+                                        "train_prompt_success": own_prompt_success}, key="vf.train")
 
         return self.cache.run(stage, key, produce)
 

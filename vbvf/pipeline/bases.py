@@ -75,7 +75,7 @@ def lm_base(
 
         sft(lm, build_tokenizer(task), trace_examples(task, prompts, traces), out, train_cfg, stage_seed(seed, "base_train"),
             monitor=monitor, extra={"bayes_nll_heldout": bayes, "heldout_traces": n_heldout,
-                                    "test_prompts": test_prompt_gap})
+                                    "test_prompts": test_prompt_gap}, key="base_lm.train")
 
     model_dir = cache.run("base_lm", key, produce)
     return LMPolicy(task, model_dir, **SamplerConfig(**sampler).__dict__)
