@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 
 import torch
+from torch._dynamo.utils import counters
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from vbvf.policies import static_decode
@@ -39,7 +40,8 @@ def main() -> None:
     static_decode.use_packed_gqa = packed
     for shape in [(4, 16, 8), (64, 32, 48)] * 2:  # alternating shapes, as a warm-up call then a real one
         out = draw(StaticDecoder(model, *shape, eos=1, pad=0, temperature=0.8, compile=DEVICE == "cuda"), *inputs[shape])
-        print(f"rows, width, new = {shape}: rows equal to eager {(out == eager[shape]).all(1).float().mean():.2f}", flush=True)
+        print(f"rows, width, new = {shape}: rows equal to eager {(out == eager[shape]).all(1).float().mean():.2f}, "
+              f"CUDA-graph skips so far {counters['inductor']['cudagraph_skips']}", flush=True)
         gc.collect()
 
 

@@ -140,3 +140,16 @@ def test_a_process_compiles_more_decoder_shapes_than_torchs_default_limit(model,
         StaticDecoder(model, rows, heads.shape[1], 6, TASK.eos, TASK.pad, SUPPRESS, compile=True).sample(heads[:rows], 4, seed=0)
     assert counters["stats"]["unique_graphs"] == 12
     torch._dynamo.reset()
+
+
+def test_a_compiled_decoder_says_when_torch_skipped_its_cuda_graphs(model, caplog):
+    decoder = StaticDecoder(model, 2, 5, 4, TASK.eos, TASK.pad, SUPPRESS, compile=False)
+    decoder._note_graph_skips(3)
+    assert decoder.graph_skips == 3 and "skipped CUDA graphs" not in caplog.text  # an eager decoder has no graphs
+    decoder.compiled, decoder.graph_skips = True, 0
+    with caplog.at_level("WARNING", logger="vbvf.policies.static_decode"):
+        decoder._note_graph_skips(0)
+        assert "skipped CUDA graphs" not in caplog.text
+        decoder._note_graph_skips(2)
+        decoder._note_graph_skips(5)
+    assert caplog.text.count("skipped CUDA graphs") == 1 and decoder.graph_skips == 7

@@ -27,9 +27,11 @@ arithmetic with no copy; the decoder installs it on grouped-query SDPA models.
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Iterable
 
 import torch
+from torch._dynamo.utils import counters
 from transformers import AttentionInterface, StaticCache, TopPLogitsWarper
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
@@ -45,6 +47,7 @@ def _forward_names(model) -> tuple[str, bool]:
     return ("cache" if "cache" in parameters else "past_key_values"), "cache_position" in parameters
 
 
+log = logging.getLogger(__name__)
 PACKED_GQA = "vbvf_packed_gqa_sdpa"
 RECOMPILE_LIMIT = 64  # compiled decoder variants per process before torch falls back to eager
 
@@ -109,6 +112,7 @@ class StaticDecoder:
             # silently run eagerly: a MATH run's width and row buckets, or a study's decoders, can pass 8
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
         self._step = torch.compile(self._decode_step, mode="reduce-overhead", fullgraph=True, dynamic=False) if compile else self._decode_step
+        self.compiled, self.graph_skips = compile, 0  # graph_skips: CUDA graphs torch declined for this decoder's steps
 
     def _cache_kwargs(self, cache_position: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None) -> dict:
         """Forward keywords for one chunk at ``cache_position`` (1-D) against the decoder's cache."""
@@ -168,6 +172,7 @@ class StaticDecoder:
             prompt_positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
             lengths = attention_mask.sum(-1, keepdim=True)
         steps = torch.arange(max_new, device=device)
+        skips = counters["inductor"]["cudagraph_skips"]
         prefill = self.model(input_ids=prompt_ids, logits_to_keep=1,  # logits of every position: rows x width x vocab
                              **self._cache_kwargs(cache_positions[:width], prompt_positions, mask))
         token = self._sample(prefill.logits[:, -1], steps[0], keys)
@@ -181,4 +186,13 @@ class StaticDecoder:
                 break
             token = self._step(token.clone(), cache_positions[width + t : width + t + 1].clone(), (lengths + t).clone(),
                                mask, steps[t + 1].clone(), keys).clone()
+        self._note_graph_skips(counters["inductor"]["cudagraph_skips"] - skips)
         return out
+
+    def _note_graph_skips(self, new_skips: int) -> None:
+        """Say so, once per decoder, when torch ran its compiled step without CUDA graphs: each token is then
+        hundreds of kernel launches, the cost the decoder exists to avoid."""
+        if self.compiled and new_skips and not self.graph_skips:
+            log.warning("StaticDecoder: torch skipped CUDA graphs for the compiled decode step (%d times); tokens are "
+                        "then launched kernel by kernel. TORCH_LOGS=perf_hints prints torch's reason", new_skips)
+        self.graph_skips += new_skips
