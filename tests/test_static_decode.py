@@ -153,3 +153,20 @@ def test_a_compiled_decoder_says_when_torch_skipped_its_cuda_graphs(model, caplo
         decoder._note_graph_skips(2)
         decoder._note_graph_skips(5)
     assert caplog.text.count("skipped CUDA graphs") == 1 and decoder.graph_skips == 7
+
+
+def test_a_transformers_that_refuses_the_packed_attention_keeps_sdpa_and_says_so(tmp_path, monkeypatch, caplog):
+    import vbvf.policies.static_decode as static_decode
+    from transformers import AutoModelForCausalLM
+
+    from vbvf.models.tiny_llama import save_tiny_llama
+
+    model = AutoModelForCausalLM.from_pretrained(save_tiny_llama(tmp_path)).eval()
+
+    def refuse(name):
+        raise ValueError(f"unknown attention implementation {name}")
+
+    monkeypatch.setattr(model, "set_attn_implementation", refuse)
+    with caplog.at_level("WARNING", logger="vbvf.policies.static_decode"):
+        assert not static_decode.use_packed_gqa(model)
+    assert model.config._attn_implementation == "sdpa" and "refused the packed grouped-query attention" in caplog.text

@@ -72,9 +72,14 @@ def use_packed_gqa(model) -> bool:
     grouped = getattr(config, "num_key_value_heads", None) not in (None, getattr(config, "num_attention_heads", None))
     if not grouped or config._attn_implementation not in ("sdpa", PACKED_GQA):
         return False
-    AttentionInterface.register(PACKED_GQA, packed_gqa_attention)
-    ALL_MASK_ATTENTION_FUNCTIONS.register(PACKED_GQA, sdpa_mask)
-    model.set_attn_implementation(PACKED_GQA)
+    try:  # the registration API of transformers 5.x; a version that refuses it keeps SDPA, and says so
+        AttentionInterface.register(PACKED_GQA, packed_gqa_attention)
+        ALL_MASK_ATTENTION_FUNCTIONS.register(PACKED_GQA, sdpa_mask)
+        model.set_attn_implementation(PACKED_GQA)
+    except (AttributeError, TypeError, ValueError) as error:
+        log.warning("StaticDecoder: this transformers refused the packed grouped-query attention (%s); "
+                    "decoding attends with transformers' SDPA, which copies the KV cache per query head", error)
+        return False
     return True
 
 
