@@ -9,18 +9,26 @@ its writer is gone; a rerun redoes only unfinished stages, and a run that shares
 truncated, removed or changed is recomputed, with a warning that names it. A full disk during a
 stage removes the half-written stage and says so. A training stage interrupted mid-way resumes
 from its last checkpoint (``train.checkpoint_every``, ``vbvf/pipeline/checkpoints.py``).
+
+Parallel jobs sharing the cache (a joblib sweep over H, mixtures or seeds) compute each stage once:
+a job takes an exclusive lock (``flock`` on ``root/.locks/<stage>.<key>.lock``, released by the
+kernel if the job dies) before computing a stage, and a job that finds the lock held waits, then
+reuses what the holder finished. Before, every job computed a shared stage (the base) itself, on
+the same device, into the same checkpoint folder.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import logging
 import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from vbvf.pipeline.artifacts import atomic_write_text, config_hash
 from vbvf.pipeline.checkpoints import stage_checkpoints
@@ -66,6 +74,27 @@ class StageCache:
         """
         final = self.path(stage, key_config)
         label = f"{stage}/{final.name}"
+        with self._lock(stage, final, label):
+            return self._reuse(final, label) or self._produce(stage, key_config, final, label, produce)
+
+    @contextmanager
+    def _lock(self, stage: str, final: Path, label: str) -> Iterator[None]:
+        """This stage's lock, held while the block runs; waits (and says so) while another job holds it."""
+        path = self.root / ".locks" / f"{stage}.{final.name}.lock"  # hidden: never taken for a stage
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("stage %s: another job is computing it; waiting for it", label)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _reuse(self, final: Path, label: str) -> Path | None:
+        """``final`` when it holds a finished stage that passes its manifest check, else None."""
         if (final / DONE).exists():
             problem = check_manifest(final, self.mode, self.hash_max_mb)
             if problem is None:
@@ -74,6 +103,10 @@ class StageCache:
                 return final
             log.warning("stage %s: cached artifacts fail their check (%s); recomputing it", label, problem)
             self.recomputed[label] = problem
+        return None
+
+    def _produce(self, stage: str, key_config: dict, final: Path, label: str, produce: Callable[[Path], Any]) -> Path:
+        """Compute the stage into a temp directory and rename it into ``final``."""
         if final.exists():  # damaged, or left by a run killed between rename and marker: never trusted
             shutil.rmtree(final)
         tmp = temp_path(final)
