@@ -57,6 +57,7 @@ SMOLLM2 = dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num
                max_position_embeddings=8192, rms_norm_eps=1e-5)  # SmolLM2-135M's LlamaConfig
 OLD_BATCH = 16  # the per-prompt sampler's default samples per call
 MODES = "per_prompt[:B], generate[:B], batched[:B], static[:B], decoder[:B], decoder_sdpa[:B], cb[:B]"
+SAMPLER_MODES = ("batched", "static", "decoder", "decoder_sdpa")  # HFSampler itself, with its per-row noise
 PACKED_GQA = static_decode.use_packed_gqa
 
 
@@ -160,7 +161,7 @@ def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: Sampling
         draw = lambda ps, p: plain_generate(sampler, ps, p, int(size or 512))  # noqa: E731
     elif kind == "cb":
         draw = lambda ps, p: continuous(sampler, ps, p, int(size or 1024))  # noqa: E731
-    elif kind in ("batched", "static", "decoder", "decoder_sdpa"):
+    elif kind in SAMPLER_MODES:
         sampler.batch_size, sampler.cache_implementation = int(size or 256), ("static" if kind == "static" else None)
         sampler.decode = "static" if kind.startswith("decoder") else "generate"
         sampler.model.set_attn_implementation("sdpa")  # transformers' attention unless the decoder packs its own
@@ -210,7 +211,7 @@ def main() -> None:
         samples, seconds = run_mode(sampler, mode, prompts, params)
         skips = counters["inductor"]["cudagraph_skips"] - skips  # compiled steps torch ran without CUDA graphs
         flat = [c for per_prompt_samples in samples for c in per_prompt_samples]
-        keyed = mode.partition(":")[0] in ("batched", "static", "decoder", "decoder_sdpa")  # the per-row noise: comparable token for token
+        keyed = mode.partition(":")[0] in SAMPLER_MODES  # the per-row noise: comparable token for token
         reference = reference or (flat if keyed else None)
         tokens, eos = sum(c.n_tokens for c in flat), sum(c.finish_reason == "eos" for c in flat) / len(flat)
         same = sum(a == b for a, b in zip(flat, reference)) / len(flat) if keyed else None

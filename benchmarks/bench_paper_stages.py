@@ -70,6 +70,12 @@ GRPO_VARIANTS = {  # name: RLConfig overrides over the paper's GRPO (16 prompts 
 }
 
 
+def sync() -> None:
+    """Wait for the GPU's queued work, so a wall-clock reading covers it (nothing on the CPU)."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 class StepTimer(TrainerCallback):
     """Wall time of every optimiser step (device synchronised), for a median after warm-up."""
 
@@ -77,11 +83,11 @@ class StepTimer(TrainerCallback):
         self.times: list[float] = []
 
     def on_step_begin(self, args, state, control, **kwargs):
-        torch.cuda.synchronize() if torch.cuda.is_available() else None
+        sync()
         self._t = time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
-        torch.cuda.synchronize() if torch.cuda.is_available() else None
+        sync()
         self.times.append(time.perf_counter() - self._t)
 
     def steady(self, warmup: int) -> float:
@@ -132,10 +138,10 @@ class RolloutTimer:
         timer = self
 
         def timed(rollout, prompts, trainer):
-            torch.cuda.synchronize() if torch.cuda.is_available() else None
+            sync()
             t0 = time.perf_counter()
             out = timer._call(rollout, prompts, trainer)
-            torch.cuda.synchronize() if torch.cuda.is_available() else None
+            sync()
             timer.times.append(time.perf_counter() - t0)
             return out
 
@@ -193,7 +199,7 @@ def bench_sample(task, horizon, work: Path) -> list[dict]:
     for decode in ("generate", "static"):
         policy = LMPolicy(task, model_dir, batch_size=1024, decode=decode)
         policy.sample(prompts, 16, horizon, 0)  # warm-up (and compile)
-        torch.cuda.synchronize() if torch.cuda.is_available() else None
+        sync()
         start = time.perf_counter()
         traces = policy.sample(prompts, 16, horizon, 1)
         sec = time.perf_counter() - start

@@ -6,11 +6,15 @@ Run eagerly here (CPU); on a GPU the same step is compiled into a CUDA graph.
 import numpy as np
 import pytest
 import torch
+import torch._dynamo
 from scipy.stats import chisquare
-from transformers import AutoModelForTokenClassification
+from torch._dynamo.utils import counters
+from transformers import AutoModelForCausalLM, AutoModelForTokenClassification, StaticCache
 
 from vbvf.arms.verifier import step_logits, verifier_inputs
 from vbvf.models.gpt2 import build_lm
+from vbvf.models.tiny_llama import save_tiny_llama
+from vbvf.policies import static_decode
 from vbvf.policies.lm import LMPolicy, prompt_ids
 from vbvf.policies.static_decode import StaticDecoder
 from vbvf.tasks.planted import PlantedTask
@@ -91,11 +95,6 @@ def test_trimmed_verifier_scoring_equals_full_width(tmp_path, model):
 
 def test_packed_gqa_attention_is_sdpa_without_the_copies(tmp_path, monkeypatch):
     """A grouped-query model's masked one-token steps take the packed path, with SDPA's logits."""
-    import vbvf.policies.static_decode as static_decode
-    from transformers import AutoModelForCausalLM, StaticCache
-
-    from vbvf.models.tiny_llama import save_tiny_llama
-
     folder = save_tiny_llama(tmp_path)
     plain, packed = (AutoModelForCausalLM.from_pretrained(folder).eval() for _ in range(2))
     assert plain.config.num_key_value_heads < plain.config.num_attention_heads
@@ -125,11 +124,6 @@ def test_a_process_compiles_more_decoder_shapes_than_torchs_default_limit(model,
     """Every decoder shares the step's code object; twelve shapes (past torch's default limit of 8,
     after which it would run the rest eagerly) all get a compiled graph. Dynamo's eager backend here:
     the same guards and recompiles as on a GPU, without inductor."""
-    import torch._dynamo
-    from torch._dynamo.utils import counters
-
-    import vbvf.policies.static_decode as static_decode
-
     compile_ = torch.compile
     monkeypatch.setattr(static_decode.torch, "compile", lambda fn, **_: compile_(fn, backend="eager", fullgraph=True, dynamic=False))
     monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 8)
@@ -156,11 +150,6 @@ def test_a_compiled_decoder_says_when_torch_skipped_its_cuda_graphs(model, caplo
 
 
 def test_a_transformers_that_refuses_the_packed_attention_keeps_sdpa_and_says_so(tmp_path, monkeypatch, caplog):
-    import vbvf.policies.static_decode as static_decode
-    from transformers import AutoModelForCausalLM
-
-    from vbvf.models.tiny_llama import save_tiny_llama
-
     model = AutoModelForCausalLM.from_pretrained(save_tiny_llama(tmp_path)).eval()
 
     def refuse(name):

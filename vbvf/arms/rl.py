@@ -104,11 +104,9 @@ class StaticRollout:
         ids = trainer.processing_class(prompts, add_special_tokens=False)["input_ids"]
         model = trainer.accelerator.unwrap_model(trainer.model)
         heads = torch.as_tensor(ids, device=next(model.parameters()).device)
-        if len(heads) not in self.decoders:  # sized for the model's whole position table, as LMPolicy's: every
-            # H of a run then has one decoder shape, compiled once per process (the first GRPO step took 24 s
-            # against 0.6 s for the others on an H100, docs/PERFORMANCE.md)
-            capacity = model.config.n_positions - heads.shape[1]
-            self.decoders[len(heads)] = task_decoder(model, task, len(heads), heads.shape[1], capacity, self.temperature)
+        if len(heads) not in self.decoders:  # one shape for every H of a run (task_decoder): compiled once per
+            # process (the first GRPO step took 24 s against 0.6 s for the others on an H100, docs/PERFORMANCE.md)
+            self.decoders[len(heads)] = task_decoder(model, task, len(heads), heads.shape[1], self.temperature)
         with evaluating(model):
             out = self.decoders[len(heads)].sample(heads, self.horizon, self.seed * 1_000_003 + self.calls).cpu().numpy()
         self.calls += 1

@@ -27,7 +27,7 @@ from transformers import (
 
 from scipy.stats import mannwhitneyu
 
-from vbvf.arms.training import HeldOut, fit, trainer_args
+from vbvf.arms.training import HeldOut, fit, padded_positions, trainer_args
 from vbvf.config import HeldOutTrainConfig
 from vbvf.policies.lm import evaluating, pick_device, prompt_ids
 from vbvf.tasks.planted import PlantedTask
@@ -89,7 +89,7 @@ def trimmed_batches(multiple: int | None = None):
         batch = default_data_collator([{k: v for k, v in f.items() if k != "length"} for f in features])
         full = batch["input_ids"].shape[1]
         width = int(batch["attention_mask"].sum(dim=1).max())
-        width = min(full, -(-width // multiple) * multiple) if multiple else width
+        width = min(full, padded_positions(width, multiple))
         return {k: v[:, :width] for k, v in batch.items()}
 
     return collate

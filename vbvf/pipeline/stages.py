@@ -26,8 +26,8 @@ import logging
 import os
 import shutil
 import time
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from vbvf.pipeline.artifacts import atomic_write_text, config_hash

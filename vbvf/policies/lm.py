@@ -56,9 +56,12 @@ def never_emitted(task: PlantedTask) -> list[int]:
     return [task.bos, task.sep, task.pad]
 
 
-def task_decoder(model, task: PlantedTask, rows: int, prompt_length: int, capacity: int, temperature: float) -> StaticDecoder:
-    """A ``StaticDecoder`` of ``model`` for the task's tokens, compiled when the model is on a GPU."""
+def task_decoder(model, task: PlantedTask, rows: int, prompt_length: int, temperature: float) -> StaticDecoder:
+    """A ``StaticDecoder`` of ``model`` for the task's tokens, compiled when the model is on a GPU. Its cache
+    fills the model's whole position table, so every budget H of a run uses one decoder shape, compiled
+    once per process (sampling and GRPO rollouts alike)."""
     device = next(model.parameters()).device
+    capacity = model.config.n_positions - prompt_length
     return StaticDecoder(model, rows, prompt_length, capacity, task.eos, task.pad, never_emitted(task), temperature,
                          compile=device.type == "cuda")
 
@@ -134,8 +137,7 @@ class LMPolicy:
         """One batch through the cached ``StaticDecoder`` (a short last batch is padded to its row count)."""
         rows = self.batch_size
         if self._decoder is None:
-            capacity = self.model.config.n_positions - batch.shape[1]
-            self._decoder = task_decoder(self.model, self.task, rows, batch.shape[1], capacity, self.temperature)
+            self._decoder = task_decoder(self.model, self.task, rows, batch.shape[1], self.temperature)
         full = torch.cat([batch, batch[:1].expand(rows - len(batch), -1)]) if len(batch) < rows else batch
         return self._decoder.sample(full, horizon, seed)[: len(batch)]
 

@@ -110,9 +110,9 @@ class HFSampler:
         shape = (min(rows, bucket(self.batch_size)), width, params.max_tokens, params.temperature, params.top_p)
         if self._decoder is None or self._decoder[0] != shape:
             self._decoder = None  # free the old cache before the new one is allocated
-            compile = torch.device(self.device).type == "cuda"
+            on_gpu = torch.device(self.device).type == "cuda"
             self._decoder = shape, StaticDecoder(self.model, shape[0], width, params.max_tokens, self.eos_ids, self.pad_id,
-                                                 temperature=params.temperature, top_p=params.top_p, compile=compile)
+                                                 temperature=params.temperature, top_p=params.top_p, compile=on_gpu)
         filled = prompts + [prompts[0]] * (shape[0] - len(prompts))
         ids, mask = self.left_padded(filled, width)
         keys = torch.cat([keys, keys[:1].expand(shape[0] - len(prompts))]).to(self.device)
