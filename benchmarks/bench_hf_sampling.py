@@ -20,8 +20,8 @@ flight; torch's RNG, so not the per-row noise), measured here, not offered by th
 returned truncated samples, docs/PERFORMANCE.md). Each mode first samples one prompt (8 tokens) to
 warm up; static-cache compilation for the timed shapes is inside the timing, as in a run. ``same``
 is the share of completions identical to the first batched mode's (the per-row noise promises
-equality up to floating point); speed-up is against the first mode; CUDA-graph skips counts the
-compiled steps torch ran kernel by kernel (TORCH_LOGS=perf_hints says why). ``--profile N`` then profiles
+equality up to floating point); speed-up is against the first mode (a decoder whose CUDA-graph capture
+failed says so in a warning). ``--profile N`` then profiles
 the last mode for N tokens per row (torch.profiler, top ops by own device time).
 """
 
@@ -38,7 +38,6 @@ from pathlib import Path
 
 import torch
 import yaml
-from torch._dynamo.utils import counters
 
 import vbvf
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
@@ -203,23 +202,21 @@ def main() -> None:
     device = torch.cuda.get_device_name() if sampler.device.startswith("cuda") else f"cpu, {torch.get_num_threads()} threads"
     print(f"model={'random SmolLM2-135M shape' if args.random_smollm2 else path} dtype={sampler.model.dtype} "
           f"device={device} torch={torch.__version__} kit={Path(vbvf.__file__).parent}")
-    print("| mode | prompts | n | max_tokens | generated tokens | ended at eos | seconds | tokens/s | speed-up | same | CUDA-graph skips |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("| mode | prompts | n | max_tokens | generated tokens | ended at eos | seconds | tokens/s | speed-up | same |")
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
     rows, reference = [], None
     for mode in args.modes.split(","):
-        skips = counters["inductor"]["cudagraph_skips"]
         samples, seconds = run_mode(sampler, mode, prompts, params)
-        skips = counters["inductor"]["cudagraph_skips"] - skips  # compiled steps torch ran without CUDA graphs
         flat = [c for per_prompt_samples in samples for c in per_prompt_samples]
         keyed = mode.partition(":")[0] in SAMPLER_MODES  # the per-row noise: comparable token for token
         reference = reference or (flat if keyed else None)
         tokens, eos = sum(c.n_tokens for c in flat), sum(c.finish_reason == "eos" for c in flat) / len(flat)
         same = sum(a == b for a, b in zip(flat, reference)) / len(flat) if keyed else None
         rows.append(dict(mode=mode, prompts=len(prompts), n=args.n, max_tokens=args.max_tokens, tokens=tokens, eos=eos,
-                         seconds=seconds, tokens_per_s=tokens / seconds, same=same, cudagraph_skips=skips))
+                         seconds=seconds, tokens_per_s=tokens / seconds, same=same))
         print(f"| {mode} | {len(prompts)} | {args.n} | {args.max_tokens} | {tokens:,} | {eos:.2f} | {seconds:.1f} "
               f"| {tokens / seconds:,.0f} | {tokens / seconds / rows[0]['tokens_per_s']:.1f}× "
-              f"| {'' if same is None else f'{same:.2f}'} | {skips} |", flush=True)
+              f"| {'' if same is None else f'{same:.2f}'} |", flush=True)
         if args.out:  # after every mode: a command cut by its timeout keeps the modes it finished
             args.out.write_text(json.dumps(dict(model=path, device=device, rows=rows), indent=1))
     if args.profile:

@@ -126,28 +126,48 @@ def test_a_process_compiles_more_decoder_shapes_than_torchs_default_limit(model,
     the same guards and recompiles as on a GPU, without inductor."""
     compile_ = torch.compile
     monkeypatch.setattr(static_decode.torch, "compile", lambda fn, **_: compile_(fn, backend="eager", fullgraph=True, dynamic=False))
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 8)
     torch._dynamo.reset()
     counters.clear()
     heads = torch.as_tensor(prompt_ids(TASK, TASK.train_prompts[:12]))
-    for rows in range(1, 13):
-        StaticDecoder(model, rows, heads.shape[1], 6, TASK.eos, TASK.pad, SUPPRESS, compile=True).sample(heads[:rows], 4, seed=0)
+    with torch._dynamo.config.patch(recompile_limit=8):  # (monkeypatching torch's config breaks it on undo)
+        for rows in range(1, 13):
+            StaticDecoder(model, rows, heads.shape[1], 6, TASK.eos, TASK.pad, SUPPRESS, compile=True).sample(heads[:rows], 4, seed=0)
     assert counters["stats"]["unique_graphs"] == 12
     torch._dynamo.reset()
 
 
-def test_a_compiled_decoder_says_when_torch_skipped_its_cuda_graphs(model, caplog):
-    decoder = StaticDecoder(model, 2, 5, 4, TASK.eos, TASK.pad, SUPPRESS, compile=False)
-    decoder._note_graph_skips(3)
-    assert decoder.graph_skips == 3 and "skipped CUDA graphs" not in caplog.text  # an eager decoder has no graphs
-    decoder.compiled, decoder.graph_skips = True, 0
-    with caplog.at_level("WARNING", logger="vbvf.policies.static_decode"):
-        decoder._note_graph_skips(0)
-        assert "skipped CUDA graphs" not in caplog.text
-        decoder._note_graph_skips(2)
-        decoder._note_graph_skips(5)
-    assert caplog.text.count("skipped CUDA graphs") == 1 and decoder.graph_skips == 7
+def test_a_reused_decoder_forgets_its_last_call(model):
+    """A decoder's cache and buffers live across calls (a GPU graph replays on them): a call after
+    another, of other prompts, padding, keys and length, draws what a fresh decoder draws."""
+    rows, width = 6, 7
+    heads = torch.as_tensor(prompt_ids(TASK, TASK.train_prompts[:2 * rows]))
+    padded = torch.cat([torch.full((2 * rows, width - heads.shape[1]), TASK.pad), heads], 1)
+    mask = (padded != TASK.pad).long()
+    mask[:rows, : width - heads.shape[1] + 1] = 0  # the first rows lose their first prompt token too
+    keys = torch.arange(2 * rows) * 7919
 
+    def fresh():
+        return StaticDecoder(model, rows, width, 24, TASK.eos, TASK.pad, SUPPRESS, compile=False)
+
+    reused = fresh()
+    first = reused.sample(padded[:rows] * mask[:rows], 24, attention_mask=mask[:rows], keys=keys[:rows])
+    second = reused.sample(padded[rows:], 9, attention_mask=mask[rows:], keys=keys[rows:])
+    assert torch.equal(second, fresh().sample(padded[rows:], 9, attention_mask=mask[rows:], keys=keys[rows:]))
+    assert torch.equal(first, fresh().sample(padded[:rows] * mask[:rows], 24, attention_mask=mask[:rows], keys=keys[:rows]))
+    assert not torch.equal(first[:, :9], second)
+
+
+def test_the_compiled_step_traces_whole_and_draws_the_eager_tokens(model, monkeypatch):
+    """fullgraph compilation of the step (dynamo's eager backend: the tracing a GPU compile does, without
+    inductor) accepts the step's tensors and samples what the eager step samples."""
+    compile_ = torch.compile
+    monkeypatch.setattr(static_decode.torch, "compile", lambda fn, **kw: compile_(fn, backend="eager", **kw))
+    heads = torch.as_tensor(prompt_ids(TASK, TASK.train_prompts[:8]))
+    keys = torch.arange(8) * 31
+    draws = [StaticDecoder(model, 8, heads.shape[1], 24, TASK.eos, TASK.pad, SUPPRESS, compile=compiled).sample(
+        heads, 24, keys=keys) for compiled in (False, True)]
+    assert torch.equal(*draws)
+    torch._dynamo.reset()
 
 def test_a_transformers_that_refuses_the_packed_attention_keeps_sdpa_and_says_so(tmp_path, monkeypatch, caplog):
     model = AutoModelForCausalLM.from_pretrained(save_tiny_llama(tmp_path)).eval()

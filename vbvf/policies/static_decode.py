@@ -4,9 +4,13 @@ transformers ``generate`` costs a host round trip and tens of small launches per
 dynamic cache it copies every layer's keys and values at every step; for small models (the
 didactic GPT-2, SmolLM2-135M) that per-token overhead, not arithmetic, is the time of a rollout
 (docs/PERFORMANCE.md, "GRPO rollouts" and "HF sampler"). Here one decode step (forward of the
-newest token against a ``StaticCache``, then Gumbel-max sampling with the suppressed tokens
-masked) is compiled with ``mode="reduce-overhead"`` so each token is one graph replay, and rows
-are never synchronised with the host until all ``max_new`` steps are done.
+newest token against a ``StaticCache``, Gumbel-max sampling with the suppressed tokens masked, and
+the bookkeeping of ended rows) is compiled and, on a GPU, captured once into a CUDA graph, so each
+token is one ``graph.replay()``; rows are synchronised with the host only every ``check_every``
+tokens, to ask whether all have ended. The graph is captured by hand, not through
+``torch.compile(mode="reduce-overhead")``: profiled on an H100, a call of that mode's step took
+13 ms of host time per token (1,024 SmolLM2 rows: a third of the step; docs/PERFORMANCE.md, "HF
+sampler"), where a replay is one launch.
 
 Sampling is exact ancestral sampling at the given temperature (Gumbel-max draws from the softmax;
 top-p through transformers' own ``TopPLogitsWarper``): the same distribution as
@@ -31,7 +35,6 @@ import logging
 from typing import Iterable
 
 import torch
-from torch._dynamo.utils import counters
 from transformers import AttentionInterface, StaticCache, TopPLogitsWarper
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
@@ -86,11 +89,13 @@ def use_packed_gqa(model) -> bool:
 class StaticDecoder:
     """Samples up to ``capacity`` new tokens for ``rows`` prompts of ``prompt_length`` (left-padded) tokens.
 
-    One decoder per (model, rows, prompt length): its cache (sized for ``capacity`` new tokens) and
-    compiled step are reused across calls and budgets, so repeated rollouts (GRPO steps, every H of
-    an evaluation, every batch of a MATH sampling call) compile once. ``compile`` false runs the
-    same step eagerly (CPU tests; it is then no faster than ``generate``). ``eos`` is one token id
-    or several.
+    One decoder per (model, rows, prompt length): its cache (sized for ``capacity`` new tokens), its
+    buffers and its compiled, graph-captured step are reused across calls and budgets, so repeated
+    rollouts (GRPO steps, every H of an evaluation, every batch of a MATH sampling call) compile and
+    capture once. The graph reads the model's parameters where they are, so in-place optimiser
+    updates between calls (GRPO) reach it. ``compile`` false runs the same step eagerly (CPU tests;
+    it is then no faster than ``generate``); on the CPU a compiled step runs without a graph. ``eos``
+    is one token id or several.
     """
 
     def __init__(self, model, rows: int, prompt_length: int, capacity: int, eos: int | Iterable[int], pad: int,
@@ -111,19 +116,27 @@ class StaticDecoder:
         self.is_eos[[eos] if isinstance(eos, int) else list(eos)] = True
         self._cache_keyword, self._takes_cache_position = _forward_names(model)  # read once, not per token
         self.packed_gqa = use_packed_gqa(model)
+        # the state one token's step reads and writes, at fixed addresses (a CUDA graph replays on them)
+        self.token = torch.zeros(rows, dtype=torch.long, device=device)  # each row's newest token
+        self.t = torch.zeros(1, dtype=torch.long, device=device)  # index of the newest token in ``out``
+        self.done = torch.zeros(rows, dtype=torch.bool, device=device)  # rows that emitted eos
+        self.out = torch.full((rows, capacity), pad, dtype=torch.long, device=device)
+        self.lengths = torch.zeros(rows, 1, dtype=torch.long, device=device)  # real prompt tokens per row
+        self.mask = torch.ones(rows, prompt_length + capacity, dtype=torch.long, device=device)  # 0 on left padding
+        self.keys = torch.zeros(rows, dtype=torch.long, device=device)  # per-row noise keys, when given
         if compile:
             # every decoder of a process shares the step's code object, so each (shape, temperature, top-p)
             # it is compiled for counts against torch's recompile limit (8), past which later shapes would
             # silently run eagerly: a MATH run's width and row buckets, or a study's decoders, can pass 8
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
-        self._step = torch.compile(self._decode_step, mode="reduce-overhead", fullgraph=True, dynamic=False) if compile else self._decode_step
-        self.compiled, self.graph_skips = compile, 0  # graph_skips: CUDA graphs torch declined for this decoder's steps
+        self._step = torch.compile(self._decode_step, fullgraph=True, dynamic=False) if compile else self._decode_step
+        self.graphed = compile and device.type == "cuda"  # False once a capture failed: then steps run one by one
+        self._graphs: dict[bool, torch.cuda.CUDAGraph] = {}  # keyed noise or torch's generator -> captured step
 
-    def _cache_kwargs(self, cache_position: torch.Tensor, position_ids: torch.Tensor, mask: torch.Tensor | None) -> dict:
-        """Forward keywords for one chunk at ``cache_position`` (1-D) against the decoder's cache."""
-        kwargs = {self._cache_keyword: self.cache, "position_ids": position_ids, "use_cache": True}
-        if mask is not None:
-            kwargs["attention_mask"] = mask
+    def _cache_kwargs(self, cache_position: torch.Tensor, position_ids: torch.Tensor) -> dict:
+        """Forward keywords for one chunk at ``cache_position`` (1-D) against the decoder's cache and mask."""
+        kwargs = {self._cache_keyword: self.cache, "position_ids": position_ids, "use_cache": True,
+                  "attention_mask": self.mask}
         if self._takes_cache_position:
             kwargs["cache_position"] = cache_position
         return kwargs
@@ -144,10 +157,68 @@ class StaticDecoder:
             gumbel = gumbel_noise(keys, step, scores.shape[1])
         return (scores + gumbel).argmax(dim=-1)
 
-    def _decode_step(self, token, cache_position, position_ids, mask, step, keys) -> torch.Tensor:
-        kwargs = self._cache_kwargs(cache_position, position_ids, mask)
-        logits = self.model(input_ids=token[:, None], **kwargs).logits[:, -1]
+    def _decode_step(self, token, cache_position, position_ids, step, keys) -> torch.Tensor:
+        logits = self.model(input_ids=token[:, None], **self._cache_kwargs(cache_position, position_ids)).logits[:, -1]
         return self._sample(logits, step, keys)
+
+    def _advance(self, keyed: bool) -> None:
+        """One token for every row, written at ``out[:, t + 1]`` (pad for rows that have ended); t += 1."""
+        t = self.t
+        new = self._step(self.token, t + self.prompt_length, self.lengths + t, t + 1, self.keys if keyed else None)
+        new = torch.where(self.done, self.pad, new)
+        t.add_(1)
+        self.out.index_copy_(1, t, new[:, None])
+        self.done |= self.is_eos[new]
+        self.token.copy_(new)
+
+    def _prefill(self, prompt_ids: torch.Tensor, attention_mask: torch.Tensor | None, keys: torch.Tensor | None,
+                 seed: int) -> None:
+        """Reset the cache and buffers for a call, run the prompts, and write each row's first token at ``out[:, 0]``."""
+        torch.manual_seed(seed)
+        self.cache.reset()
+        width, device = self.prompt_length, prompt_ids.device
+        if attention_mask is None:
+            self.mask.fill_(1)
+            self.lengths.fill_(width)
+            positions = torch.arange(width, device=device).expand(self.rows, -1)
+        else:  # the whole cache's mask, fixed for the call: left padding 0, every generated position 1
+            self.mask.fill_(1)
+            self.mask[:, :width] = attention_mask
+            self.lengths.copy_(attention_mask.sum(-1, keepdim=True))
+            positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        if keys is not None:
+            self.keys.copy_(keys)
+        self.t.zero_()
+        logits = self.model(input_ids=prompt_ids, logits_to_keep=1,  # not every position's: rows x width x vocab
+                            **self._cache_kwargs(torch.arange(width, device=device), positions)).logits
+        token = self._sample(logits[:, -1], self.t, None if keys is None else self.keys)
+        self.out.fill_(self.pad)
+        self.out[:, 0] = token
+        self.done.copy_(self.is_eos[token])
+        self.token.copy_(token)
+
+    def _graph(self, keyed: bool) -> torch.cuda.CUDAGraph | None:
+        """The step captured as a CUDA graph (after two warm-up steps that compile it), or None where capture
+        failed, said once. The warm-up and capture run on the current call's state; the caller then prefills
+        again, so the steps they wrote (junk beyond the prompt, overwritten before it is attended) are gone."""
+        if keyed not in self._graphs and self.graphed:
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            try:
+                with torch.cuda.stream(stream):
+                    for _ in range(2):
+                        self._advance(keyed)
+                torch.cuda.current_stream().wait_stream(stream)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    self._advance(keyed)
+                self._graphs[keyed] = graph
+            except RuntimeError as error:
+                torch.cuda.synchronize()
+                log.warning("StaticDecoder: capturing the decode step as a CUDA graph failed (%s); tokens are launched "
+                            "kernel by kernel", error)
+                self.graphed = False
+        return self._graphs.get(keyed)
 
     @torch.no_grad()
     def sample(self, prompt_ids: torch.Tensor, max_new: int, seed: int = 0, check_every: int = 32,
@@ -163,41 +234,18 @@ class StaticDecoder:
             raise ValueError(f"prompt_ids must be [{self.rows}, {self.prompt_length}], got {list(prompt_ids.shape)}")
         if not 1 <= max_new <= self.capacity:
             raise ValueError(f"max_new must be in [1, {self.capacity}], got {max_new}")
-        device = prompt_ids.device
-        torch.manual_seed(seed)
-        self.cache.reset()
-        width = self.prompt_length
-        cache_positions = torch.arange(width + max_new, device=device)
-        if attention_mask is None:
-            mask, prompt_positions = None, cache_positions[:width].expand(self.rows, -1)
-            lengths = torch.full((self.rows, 1), width, device=device)
-        else:  # the whole cache's mask, fixed for the call: left padding 0, every generated position 1
-            mask = torch.ones(self.rows, width + self.capacity, dtype=torch.long, device=device)
-            mask[:, :width] = attention_mask
-            prompt_positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-            lengths = attention_mask.sum(-1, keepdim=True)
-        steps = torch.arange(max_new, device=device)
-        skips = counters["inductor"]["cudagraph_skips"]
-        prefill = self.model(input_ids=prompt_ids, logits_to_keep=1,  # logits of every position: rows x width x vocab
-                             **self._cache_kwargs(cache_positions[:width], prompt_positions, mask))
-        token = self._sample(prefill.logits[:, -1], steps[0], keys)
-        out = torch.full((self.rows, max_new), self.pad, dtype=torch.long, device=device)
-        done = torch.zeros(self.rows, dtype=torch.bool, device=device)
-        for t in range(max_new):
-            token = torch.where(done, self.pad, token)
-            out[:, t] = token
-            done |= self.is_eos[token]
-            if t + 1 == max_new or ((t + 1) % check_every == 0 and bool(done.all())):
+        keyed = keys is not None
+        self._prefill(prompt_ids, attention_mask, keys, seed)
+        graph = None
+        if self.graphed and max_new > 1:
+            if keyed not in self._graphs and self._graph(keyed) is not None:
+                self._prefill(prompt_ids, attention_mask, keys, seed)
+            graph = self._graphs.get(keyed)
+        for t in range(1, max_new):
+            if t % check_every == 0 and bool(self.done.all()):
                 break
-            token = self._step(token.clone(), cache_positions[width + t : width + t + 1].clone(), (lengths + t).clone(),
-                               mask, steps[t + 1].clone(), keys).clone()
-        self._note_graph_skips(counters["inductor"]["cudagraph_skips"] - skips)
-        return out
-
-    def _note_graph_skips(self, new_skips: int) -> None:
-        """Say so, once per decoder, when torch ran its compiled step without CUDA graphs: each token is then
-        hundreds of kernel launches, the cost the decoder exists to avoid."""
-        if self.compiled and new_skips and not self.graph_skips:
-            log.warning("StaticDecoder: torch skipped CUDA graphs for the compiled decode step (%d times); tokens are "
-                        "then launched kernel by kernel. TORCH_LOGS=perf_hints prints torch's reason", new_skips)
-        self.graph_skips += new_skips
+            if graph is not None:
+                graph.replay()
+            else:
+                self._advance(keyed)
+        return self.out[:, :max_new].clone()
