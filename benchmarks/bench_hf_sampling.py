@@ -57,7 +57,7 @@ SMOLLM2 = dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num
 OLD_BATCH = 16  # the per-prompt sampler's default samples per call
 MODES = "per_prompt[:B], generate[:B], batched[:B], static[:B], decoder[:B], decoder_sdpa[:B], cb[:B]"
 SAMPLER_MODES = ("batched", "static", "decoder", "decoder_sdpa")  # HFSampler itself, with its per-row noise
-PACKED_GQA = static_decode.use_packed_gqa
+DECODE_ATTENTION = static_decode.use_decode_attention
 
 
 def model_path(name: str) -> str:
@@ -163,8 +163,8 @@ def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: Sampling
     elif kind in SAMPLER_MODES:
         sampler.batch_size, sampler.cache_implementation = int(size or 256), ("static" if kind == "static" else None)
         sampler.decode = "static" if kind.startswith("decoder") else "generate"
-        sampler.model.set_attn_implementation("sdpa")  # transformers' attention unless the decoder packs its own
-        static_decode.use_packed_gqa = PACKED_GQA if kind == "decoder" else (lambda model: False)
+        sampler.model.set_attn_implementation("sdpa")  # transformers' attention unless the decoder installs its own
+        static_decode.use_decode_attention = DECODE_ATTENTION if kind == "decoder" else (lambda model: False)
         sampler._decoder = None  # each mode builds its decoder (the compiled step of a shape is reused)
         draw = sampler.sample
     else:

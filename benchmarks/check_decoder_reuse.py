@@ -6,7 +6,8 @@ Each instance has its own ``StaticCache`` and buffers and captures its own CUDA 
 step (torch.compile keys compiled code on the step's code object, shared by all instances); a second
 call of an instance replays the graph its first call captured. Shapes alternate, as a benchmark's
 warm-up call and its real one do. Float32 tiny Llama (grouped-query): the compiled decoders attend
-with the packed grouped-query attention, the eager reference with transformers' SDPA. Prints, per
+with the decode attention (packed grouped-query heads, the cache cut per window), the eager reference
+with transformers' SDPA over the whole cache. Prints, per
 instance, the share of rows equal to the eager draw in its first and second call, and whether it
 replays a graph (H100, 2026-12-07, torch's reduce-overhead graphs before the packed attention
 existed: 1.00 for all four).
@@ -33,11 +34,11 @@ def main() -> None:
                          intermediate_size=256, vocab_size=512, max_position_embeddings=256)
     model = LlamaForCausalLM(config).to(DEVICE).eval()
     inputs = {shape: inputs_of(*shape) for shape in [(4, 16, 8), (64, 32, 48)]}
-    packed = static_decode.use_packed_gqa
-    static_decode.use_packed_gqa = lambda model: False  # the eager reference attends with transformers' SDPA
+    ours = static_decode.use_decode_attention
+    static_decode.use_decode_attention = lambda model: False  # the eager reference attends with transformers' SDPA
     eager = {shape: draw(StaticDecoder(model, *shape, eos=1, pad=0, temperature=0.8, compile=False), *inputs[shape])
              for shape in inputs}
-    static_decode.use_packed_gqa = packed
+    static_decode.use_decode_attention = ours
     for shape in [(4, 16, 8), (64, 32, 48)] * 2:  # alternating shapes, as a warm-up call then a real one
         decoder = StaticDecoder(model, *shape, eos=1, pad=0, temperature=0.8, compile=DEVICE == "cuda")
         out = draw(decoder, *inputs[shape])

@@ -93,31 +93,64 @@ def test_trimmed_verifier_scoring_equals_full_width(tmp_path, model):
     np.testing.assert_allclose(trimmed[real], full[real], rtol=1e-4, atol=1e-5)
 
 
-def test_packed_gqa_attention_is_sdpa_without_the_copies(tmp_path, monkeypatch):
-    """A grouped-query model's masked one-token steps take the packed path, with SDPA's logits."""
-    folder = save_tiny_llama(tmp_path)
-    plain, packed = (AutoModelForCausalLM.from_pretrained(folder).eval() for _ in range(2))
-    assert plain.config.num_key_value_heads < plain.config.num_attention_heads
-    assert static_decode.use_packed_gqa(packed) and not static_decode.use_packed_gqa(build_lm(TASK, 1, 16, 2, 32, seed=0))
+def _one_step_logits(model, mask, width, attend=None):
+    """Prefill ``width`` left-padded tokens, then the logits of one decode step (attending to ``attend``)."""
+    torch.manual_seed(0)
+    rows = len(mask)
+    ids = torch.randint(3, model.config.vocab_size, (rows, width)) * mask[:, :width]
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    keyword, _ = static_decode._forward_names(model)
+    cache = {keyword: StaticCache(config=model.config, max_cache_len=mask.shape[1])}
+    extra = {} if attend is None else {"attend": attend}
+    with torch.no_grad():
+        model(input_ids=ids, attention_mask=mask, position_ids=positions[:, :width], **cache)
+        return model(input_ids=ids[:, -1:], attention_mask=mask, position_ids=positions[:, width:width + 1],
+                     cache_position=torch.tensor([width]), **cache, **extra).logits[:, -1]
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_decode_attention_is_sdpa_without_the_copies_or_the_empty_cache(tmp_path, monkeypatch, grouped):
+    """A masked one-token step through the decode attention, its cache cut after the token (``attend``),
+    gives SDPA's logits over the whole cache; grouped-query steps take the packed path."""
+    build = (lambda: AutoModelForCausalLM.from_pretrained(save_tiny_llama(tmp_path)).eval()) if grouped else (
+        lambda: build_lm(TASK, 2, 32, 4, n_positions=64, seed=0).eval())
+    plain, ours = build(), build()
+    assert (plain.config.num_key_value_heads < plain.config.num_attention_heads) if grouped else True
+    assert static_decode.use_decode_attention(ours)
     fallbacks = []
     real = static_decode.sdpa_attention_forward
-    monkeypatch.setattr(static_decode, "sdpa_attention_forward", lambda *a, **k: fallbacks.append(a[1].shape[2]) or real(*a, **k))
-    rows, width = 5, 9
-    torch.manual_seed(0)
-    mask = (torch.arange(width + 4)[None] >= torch.tensor([[0], [2], [4], [6], [8]])).long()
-    ids = torch.randint(3, plain.config.vocab_size, (rows, width)) * mask[:, :width]
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    logits, (keyword, _) = [], static_decode._forward_names(plain)
-    for model in (plain, packed):
-        cache = {keyword: StaticCache(config=model.config, max_cache_len=width + 4)}
-        with torch.no_grad():
-            model(input_ids=ids, attention_mask=mask, position_ids=positions[:, :width], **cache)
-            step = model(input_ids=ids[:, -1:], attention_mask=mask, position_ids=positions[:, width:width + 1],
-                         cache_position=torch.tensor([width]), **cache)
-        logits.append(step.logits[:, -1])
-    layers = packed.config.num_hidden_layers
-    assert fallbacks == [width] * layers  # the packed model's prefill fell through to SDPA, its one-token step did not
-    torch.testing.assert_close(logits[1], logits[0], rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(static_decode, "sdpa_attention_forward", lambda *a, **k: fallbacks.append(a[2].shape[2]) or real(*a, **k))
+    width = 9
+    mask = (torch.arange(width + 20)[None] >= torch.tensor([[0], [2], [4], [6], [8]])).long()
+    whole = _one_step_logits(plain, mask, width)
+    layers = ours.config.num_hidden_layers
+    for attend in (width + 1, width + 7, None):  # None: the whole cache
+        fallbacks.clear()
+        torch.testing.assert_close(_one_step_logits(ours, mask, width, attend), whole, rtol=1e-5, atol=1e-5)
+        cut = attend or width + 20  # keys the one-token step attended to
+        # the prefill falls through to SDPA over the whole cache; a grouped step never does, a plain one over the cut
+        assert fallbacks == [width + 20] * layers + ([] if grouped else [cut] * layers)
+    with pytest.raises(AssertionError):  # the cut has teeth: cutting off the token's own position changes the logits
+        torch.testing.assert_close(_one_step_logits(ours, mask, width, width), whole, rtol=1e-5, atol=1e-5)
+
+
+def test_window_ends_cover_the_cache_in_even_spans():
+    assert static_decode.window_ends(10, 512, 4) == [138, 266, 394, 522]
+    assert static_decode.window_ends(10, 20, 4) == [26, 30]  # spans rounded up to 16, never past the cache
+    assert static_decode.window_ends(10, 512, 1) == [522]
+
+
+def test_windowed_steps_draw_what_whole_cache_steps_draw(model):
+    """eos suppressed: all 64 rows run through both windows, so a step cut short of its own position shows."""
+    heads = torch.as_tensor(prompt_ids(TASK, TASK.train_prompts[:64]))
+    keys = torch.arange(64) * 17
+    draws = {}
+    for windows in (1, 3):
+        decoder = StaticDecoder(model, 64, heads.shape[1], 24, TASK.eos, TASK.pad, SUPPRESS + [TASK.eos], compile=False,
+                                windows=windows)
+        draws[windows] = decoder.sample(heads, 24, keys=keys)
+    assert decoder.ends == [heads.shape[1] + 16, heads.shape[1] + 24]
+    assert torch.equal(draws[1], draws[3]) and not (draws[3] == TASK.pad).any()
 
 
 def test_a_process_compiles_more_decoder_shapes_than_torchs_default_limit(model, monkeypatch):
@@ -169,7 +202,7 @@ def test_the_compiled_step_traces_whole_and_draws_the_eager_tokens(model, monkey
     assert torch.equal(*draws)
     torch._dynamo.reset()
 
-def test_a_transformers_that_refuses_the_packed_attention_keeps_sdpa_and_says_so(tmp_path, monkeypatch, caplog):
+def test_a_transformers_that_refuses_the_decode_attention_keeps_sdpa_and_says_so(tmp_path, monkeypatch, caplog):
     model = AutoModelForCausalLM.from_pretrained(save_tiny_llama(tmp_path)).eval()
 
     def refuse(name):
@@ -177,5 +210,5 @@ def test_a_transformers_that_refuses_the_packed_attention_keeps_sdpa_and_says_so
 
     monkeypatch.setattr(model, "set_attn_implementation", refuse)
     with caplog.at_level("WARNING", logger="vbvf.policies.static_decode"):
-        assert not static_decode.use_packed_gqa(model)
-    assert model.config._attn_implementation == "sdpa" and "refused the packed grouped-query attention" in caplog.text
+        assert not static_decode.use_decode_attention(model)
+    assert model.config._attn_implementation == "sdpa" and "refused the decode attention" in caplog.text

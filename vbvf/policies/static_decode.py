@@ -20,12 +20,16 @@ keys, the counter-based noise of ``samplers/gumbel.py`` (then a row's tokens are
 Prompts of different lengths come left-padded with their attention mask; each row's positions
 count its own tokens only.
 
-For grouped-query models (SmolLM2: 9 query heads, 3 key/value heads) transformers' SDPA path
-copies every layer's cached keys and values once per query head at every masked decode step:
-profiled on an H100 (SmolLM2-135M, 1,024 rows, 576 cached positions) those copies were 38% of a
-step and the attention kernel 28% (docs/PERFORMANCE.md "HF sampler"). ``packed_gqa_attention``
-instead lays a one-token query's heads out as the queries of their shared key/value head, the same
-arithmetic with no copy; the decoder installs it on grouped-query SDPA models.
+A decode step attends through ``decode_attention``, which the decoder installs on SDPA models. Two
+savings, both exact: (1) for grouped-query models (SmolLM2: 9 query heads, 3 key/value heads)
+transformers' SDPA path copies every layer's cached keys and values once per query head at every
+masked decode step (profiled on an H100, SmolLM2-135M, 1,024 rows, 576 cached positions: 38% of a
+step, the attention kernel 28%; docs/PERFORMANCE.md "HF sampler"); ``decode_attention`` lays a
+one-token query's heads out as the queries of their shared key/value head instead, the same
+arithmetic with no copy. (2) A static cache is attended whole at every step, though at step t only
+its first prompt + t positions hold tokens: the decoder cuts the cache into ``windows`` spans and
+captures one graph per span, each attending only to the cache up to the span's end, so early tokens
+read a fraction of the cache (the positions cut off are masked anyway).
 """
 
 from __future__ import annotations
@@ -51,16 +55,23 @@ def _forward_names(model) -> tuple[str, bool]:
 
 
 log = logging.getLogger(__name__)
-PACKED_GQA = "vbvf_packed_gqa_sdpa"
+DECODE_ATTENTION = "vbvf_decode_sdpa"
 RECOMPILE_LIMIT = 64  # compiled decoder variants per process before torch falls back to eager
+WINDOWS = 4  # graphs per decoder, each attending to a longer span of the cache
 
 
-def packed_gqa_attention(module, query, key, value, attention_mask, scaling=None, **kwargs):
-    """transformers' SDPA attention, except for one query token of a grouped-query layer under a mask:
-    query ``[b, heads, 1, d]`` is viewed as ``[b, kv_heads, heads / kv_heads, d]`` (head i belongs to
-    key/value head i // groups, as ``repeat_kv`` pairs them) and attends to the unrepeated keys."""
+def decode_attention(module, query, key, value, attention_mask, scaling=None, attend: int | None = None, **kwargs):
+    """transformers' SDPA attention, except for one query token under a mask (a decode step): keys, values
+    and mask cut to the first ``attend`` cache positions when given (the caller vouches that the rest are
+    masked), and a grouped-query layer's query ``[b, heads, 1, d]`` viewed as ``[b, kv_heads, heads /
+    kv_heads, d]`` (head i belongs to key/value head i // groups, as ``repeat_kv`` pairs them) attending
+    to the unrepeated keys."""
+    if query.shape[2] != 1 or attention_mask is None or kwargs.get("position_bias") is not None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, **kwargs)
+    if attend is not None:
+        key, value, attention_mask = key[:, :, :attend], value[:, :, :attend], attention_mask[..., :attend]
     groups = getattr(module, "num_key_value_groups", 1)
-    if query.shape[2] != 1 or groups == 1 or attention_mask is None or kwargs.get("position_bias") is not None:
+    if groups == 1:
         return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, **kwargs)
     batch, heads, _, dim = query.shape
     packed = query.reshape(batch, heads // groups, groups, dim)
@@ -68,38 +79,47 @@ def packed_gqa_attention(module, query, key, value, attention_mask, scaling=None
     return out.reshape(batch, 1, heads, dim), None
 
 
-def use_packed_gqa(model) -> bool:
-    """Install ``packed_gqa_attention`` on a grouped-query model that runs SDPA (exact; the model's
-    other forwards fall through to SDPA unchanged); True where installed."""
-    config = model.config
-    grouped = getattr(config, "num_key_value_heads", None) not in (None, getattr(config, "num_attention_heads", None))
-    if not grouped or config._attn_implementation not in ("sdpa", PACKED_GQA):
+def use_decode_attention(model) -> bool:
+    """Install ``decode_attention`` on a model that runs SDPA (exact; the model's other forwards fall
+    through to SDPA unchanged); True where installed."""
+    if model.config._attn_implementation not in ("sdpa", DECODE_ATTENTION):
         return False
     try:  # the registration API of transformers 5.x; a version that refuses it keeps SDPA, and says so
-        AttentionInterface.register(PACKED_GQA, packed_gqa_attention)
-        ALL_MASK_ATTENTION_FUNCTIONS.register(PACKED_GQA, sdpa_mask)
-        model.set_attn_implementation(PACKED_GQA)
+        AttentionInterface.register(DECODE_ATTENTION, decode_attention)
+        ALL_MASK_ATTENTION_FUNCTIONS.register(DECODE_ATTENTION, sdpa_mask)
+        model.set_attn_implementation(DECODE_ATTENTION)
     except (AttributeError, TypeError, ValueError) as error:
-        log.warning("StaticDecoder: this transformers refused the packed grouped-query attention (%s); "
-                    "decoding attends with transformers' SDPA, which copies the KV cache per query head", error)
+        log.warning("StaticDecoder: this transformers refused the decode attention (%s); decoding attends with "
+                    "transformers' SDPA to the whole cache, which it copies per query head", error)
         return False
     return True
+
+
+def window_ends(prompt_length: int, capacity: int, windows: int) -> list[int]:
+    """The cache spans a decoder's graphs attend to: ``windows`` ends, evenly spaced over the generated
+    positions (rounded up to 16), the last the whole cache."""
+    total = prompt_length + capacity
+    spans = (-(-capacity * k // windows) for k in range(1, windows))  # ceil(capacity * k / windows)
+    ends = {min(total, prompt_length + -(-span // 16) * 16) for span in spans}
+    return sorted(ends | {total})
 
 
 class StaticDecoder:
     """Samples up to ``capacity`` new tokens for ``rows`` prompts of ``prompt_length`` (left-padded) tokens.
 
     One decoder per (model, rows, prompt length): its cache (sized for ``capacity`` new tokens), its
-    buffers and its compiled, graph-captured step are reused across calls and budgets, so repeated
-    rollouts (GRPO steps, every H of an evaluation, every batch of a MATH sampling call) compile and
-    capture once. The graph reads the model's parameters where they are, so in-place optimiser
-    updates between calls (GRPO) reach it. ``compile`` false runs the same step eagerly (CPU tests;
-    it is then no faster than ``generate``); on the CPU a compiled step runs without a graph. ``eos``
-    is one token id or several.
+    buffers and its compiled, graph-captured steps (one per window of the cache, ``window_ends``) are
+    reused across calls and budgets, so repeated rollouts (GRPO steps, every H of an evaluation,
+    every batch of a MATH sampling call) compile and capture once. A graph reads the model's
+    parameters where they are, so in-place optimiser updates between calls (GRPO) reach it.
+    ``compile`` false runs the same steps eagerly (CPU tests; it is then no faster than
+    ``generate``); on the CPU a compiled step runs without a graph. ``eos`` is one token id or
+    several.
     """
 
     def __init__(self, model, rows: int, prompt_length: int, capacity: int, eos: int | Iterable[int], pad: int,
-                 suppress: Iterable[int] = (), temperature: float = 1.0, compile: bool = True, top_p: float = 1.0):
+                 suppress: Iterable[int] = (), temperature: float = 1.0, compile: bool = True, top_p: float = 1.0,
+                 windows: int = WINDOWS):
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0 (0: greedy), got {temperature}")
         if not 0 < top_p <= 1:
@@ -115,14 +135,16 @@ class StaticDecoder:
         self.is_eos = torch.zeros(vocab, dtype=torch.bool, device=device)
         self.is_eos[[eos] if isinstance(eos, int) else list(eos)] = True
         self._cache_keyword, self._takes_cache_position = _forward_names(model)  # read once, not per token
-        self.packed_gqa = use_packed_gqa(model)
+        self.decode_attention = use_decode_attention(model)
+        total = prompt_length + capacity  # without the decode attention, every step attends to the whole cache
+        self.ends = window_ends(prompt_length, capacity, windows) if self.decode_attention else [total]
         # the state one token's step reads and writes, at fixed addresses (a CUDA graph replays on them)
         self.token = torch.zeros(rows, dtype=torch.long, device=device)  # each row's newest token
         self.t = torch.zeros(1, dtype=torch.long, device=device)  # index of the newest token in ``out``
         self.done = torch.zeros(rows, dtype=torch.bool, device=device)  # rows that emitted eos
         self.out = torch.full((rows, capacity), pad, dtype=torch.long, device=device)
         self.lengths = torch.zeros(rows, 1, dtype=torch.long, device=device)  # real prompt tokens per row
-        self.mask = torch.ones(rows, prompt_length + capacity, dtype=torch.long, device=device)  # 0 on left padding
+        self.mask = torch.ones(rows, total, dtype=torch.long, device=device)  # 0 on left padding
         self.keys = torch.zeros(rows, dtype=torch.long, device=device)  # per-row noise keys, when given
         if compile:
             # every decoder of a process shares the step's code object, so each (shape, temperature, top-p)
@@ -131,7 +153,7 @@ class StaticDecoder:
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
         self._step = torch.compile(self._decode_step, fullgraph=True, dynamic=False) if compile else self._decode_step
         self.graphed = compile and device.type == "cuda"  # False once a capture failed: then steps run one by one
-        self._graphs: dict[bool, torch.cuda.CUDAGraph] = {}  # keyed noise or torch's generator -> captured step
+        self._graphs: dict[tuple[bool, int], torch.cuda.CUDAGraph] = {}  # (keyed noise?, window end) -> captured step
 
     def _cache_kwargs(self, cache_position: torch.Tensor, position_ids: torch.Tensor) -> dict:
         """Forward keywords for one chunk at ``cache_position`` (1-D) against the decoder's cache and mask."""
@@ -157,14 +179,18 @@ class StaticDecoder:
             gumbel = gumbel_noise(keys, step, scores.shape[1])
         return (scores + gumbel).argmax(dim=-1)
 
-    def _decode_step(self, token, cache_position, position_ids, step, keys) -> torch.Tensor:
-        logits = self.model(input_ids=token[:, None], **self._cache_kwargs(cache_position, position_ids)).logits[:, -1]
+    def _decode_step(self, token, cache_position, position_ids, step, keys, end: int) -> torch.Tensor:
+        kwargs = self._cache_kwargs(cache_position, position_ids)
+        if self.decode_attention:
+            kwargs["attend"] = end  # reaches decode_attention through the model's attention kwargs
+        logits = self.model(input_ids=token[:, None], **kwargs).logits[:, -1]
         return self._sample(logits, step, keys)
 
-    def _advance(self, keyed: bool) -> None:
-        """One token for every row, written at ``out[:, t + 1]`` (pad for rows that have ended); t += 1."""
+    def _advance(self, keyed: bool, end: int) -> None:
+        """One token for every row, written at ``out[:, t + 1]`` (pad for rows that have ended); t += 1. The
+        step attends to the first ``end`` cache positions, which must hold position prompt_length + t."""
         t = self.t
-        new = self._step(self.token, t + self.prompt_length, self.lengths + t, t + 1, self.keys if keyed else None)
+        new = self._step(self.token, t + self.prompt_length, self.lengths + t, t + 1, self.keys if keyed else None, end)
         new = torch.where(self.done, self.pad, new)
         t.add_(1)
         self.out.index_copy_(1, t, new[:, None])
@@ -197,28 +223,32 @@ class StaticDecoder:
         self.done.copy_(self.is_eos[token])
         self.token.copy_(token)
 
-    def _graph(self, keyed: bool) -> torch.cuda.CUDAGraph | None:
-        """The step captured as a CUDA graph (after two warm-up steps that compile it), or None where capture
-        failed, said once. The warm-up and capture run on the current call's state; the caller then prefills
-        again, so the steps they wrote (junk beyond the prompt, overwritten before it is attended) are gone."""
-        if keyed not in self._graphs and self.graphed:
-            stream = torch.cuda.Stream()
-            stream.wait_stream(torch.cuda.current_stream())
-            try:
+    def _capture(self, keyed: bool) -> bool:
+        """The step captured as one CUDA graph per window (after two warm-up steps that compile it); False,
+        said once, where capture failed. The warm-ups and captures run on the current call's state; the
+        caller then prefills again, so the steps they wrote (junk beyond the prompt, overwritten before it
+        is attended) are gone. The graphs share one memory pool: they never run at once."""
+        stream, pool = torch.cuda.Stream(), None
+        try:
+            for end in self.ends:
+                stream.wait_stream(torch.cuda.current_stream())
                 with torch.cuda.stream(stream):
                     for _ in range(2):
-                        self._advance(keyed)
+                        self._advance(keyed, end)
                 torch.cuda.current_stream().wait_stream(stream)
+                self.t.zero_()  # every capture starts inside the first window
                 graph = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(graph):
-                    self._advance(keyed)
-                self._graphs[keyed] = graph
-            except RuntimeError as error:
-                torch.cuda.synchronize()
-                log.warning("StaticDecoder: capturing the decode step as a CUDA graph failed (%s); tokens are launched "
-                            "kernel by kernel", error)
-                self.graphed = False
-        return self._graphs.get(keyed)
+                with torch.cuda.graph(graph, pool=pool):
+                    self._advance(keyed, end)
+                pool = graph.pool()
+                self._graphs[keyed, end] = graph
+        except RuntimeError as error:
+            torch.cuda.synchronize()
+            log.warning("StaticDecoder: capturing the decode step as a CUDA graph failed (%s); tokens are launched "
+                        "kernel by kernel", error)
+            self.graphed = False
+            self._graphs.clear()
+        return self.graphed
 
     @torch.no_grad()
     def sample(self, prompt_ids: torch.Tensor, max_new: int, seed: int = 0, check_every: int = 32,
@@ -236,16 +266,17 @@ class StaticDecoder:
             raise ValueError(f"max_new must be in [1, {self.capacity}], got {max_new}")
         keyed = keys is not None
         self._prefill(prompt_ids, attention_mask, keys, seed)
-        graph = None
-        if self.graphed and max_new > 1:
-            if keyed not in self._graphs and self._graph(keyed) is not None:
-                self._prefill(prompt_ids, attention_mask, keys, seed)
-            graph = self._graphs.get(keyed)
-        for t in range(1, max_new):
+        if self.graphed and max_new > 1 and (keyed, self.ends[0]) not in self._graphs and self._capture(keyed):
+            self._prefill(prompt_ids, attention_mask, keys, seed)
+        window = 0
+        for t in range(1, max_new):  # the step of token t attends to positions up to prompt_length + t - 1
             if t % check_every == 0 and bool(self.done.all()):
                 break
+            while self.ends[window] < self.prompt_length + t:
+                window += 1
+            graph = self._graphs.get((keyed, self.ends[window]))
             if graph is not None:
                 graph.replay()
             else:
-                self._advance(keyed)
+                self._advance(keyed, self.ends[window])
         return self.out[:, :max_new].clone()
