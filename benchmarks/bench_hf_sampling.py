@@ -13,8 +13,9 @@ the issue's own measurement (plain ``generate(do_sample=True)``, B rows per call
 each prompt's n samples side by side); ``batched:B`` and ``static:B`` are ``HFSampler`` with B rows
 per call and a dynamic or static (compiled on a GPU) KV cache; ``decoder:B`` is ``HFSampler`` with
 ``decode="static"`` (the kit's static-cache decoder, one CUDA-graph replay per token; name it twice
-to time it without its compilation), ``decoder_sdpa:B`` the same with transformers' SDPA attention
-in place of the decoder's packed grouped-query attention; ``cb:B`` is transformers' continuous
+to time it without its compilation), ``decoder_whole:B`` the same with every step attending to the
+whole cache (one graph, no windows), ``decoder_sdpa:B`` with transformers' SDPA attention in place
+of the decoder's (no packed grouped-query heads, no windows); ``cb:B`` is transformers' continuous
 batching (``generate_batch``: paged KV cache, finished rows replaced at once, at most B rows in
 flight; torch's RNG, so not the per-row noise), measured here, not offered by the kit (its H100 run
 returned truncated samples, docs/PERFORMANCE.md). Each mode first samples one prompt (8 tokens) to
@@ -55,9 +56,9 @@ SMOLLM2 = dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num
                intermediate_size=1536, vocab_size=49152, tie_word_embeddings=True, rope_theta=100000.0,
                max_position_embeddings=8192, rms_norm_eps=1e-5)  # SmolLM2-135M's LlamaConfig
 OLD_BATCH = 16  # the per-prompt sampler's default samples per call
-MODES = "per_prompt[:B], generate[:B], batched[:B], static[:B], decoder[:B], decoder_sdpa[:B], cb[:B]"
-SAMPLER_MODES = ("batched", "static", "decoder", "decoder_sdpa")  # HFSampler itself, with its per-row noise
-DECODE_ATTENTION = static_decode.use_decode_attention
+MODES = "per_prompt[:B], generate[:B], batched[:B], static[:B], decoder[:B], decoder_whole[:B], decoder_sdpa[:B], cb[:B]"
+SAMPLER_MODES = ("batched", "static", "decoder", "decoder_whole", "decoder_sdpa")  # HFSampler itself, with its per-row noise
+DECODE_ATTENTION, WINDOW_ENDS = static_decode.use_decode_attention, static_decode.window_ends
 
 
 def model_path(name: str) -> str:
@@ -164,7 +165,8 @@ def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: Sampling
         sampler.batch_size, sampler.cache_implementation = int(size or 256), ("static" if kind == "static" else None)
         sampler.decode = "static" if kind.startswith("decoder") else "generate"
         sampler.model.set_attn_implementation("sdpa")  # transformers' attention unless the decoder installs its own
-        static_decode.use_decode_attention = DECODE_ATTENTION if kind == "decoder" else (lambda model: False)
+        static_decode.use_decode_attention = (lambda model: False) if kind == "decoder_sdpa" else DECODE_ATTENTION
+        static_decode.window_ends = (lambda prompt, capacity, _: [prompt + capacity]) if kind == "decoder_whole" else WINDOW_ENDS
         sampler._decoder = None  # each mode builds its decoder (the compiled step of a shape is reused)
         draw = sampler.sample
     else:
