@@ -56,7 +56,7 @@ def _forward_names(model) -> tuple[str, bool]:
 
 log = logging.getLogger(__name__)
 DECODE_ATTENTION = "vbvf_decode_sdpa"
-RECOMPILE_LIMIT = 64  # compiled decoder variants per process before torch falls back to eager
+RECOMPILE_LIMIT = 128  # compiled step variants per process (a decoder shape compiles one per window) before torch runs eagerly
 WINDOWS = 4  # graphs per decoder, each attending to a longer span of the cache
 
 
@@ -124,6 +124,8 @@ class StaticDecoder:
             raise ValueError(f"temperature must be >= 0 (0: greedy), got {temperature}")
         if not 0 < top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        if windows < 1:
+            raise ValueError(f"windows must be >= 1 (1: every step attends to the whole cache), got {windows}")
         self.model, self.rows, self.prompt_length, self.capacity = model, rows, prompt_length, capacity
         self.pad, self.temperature = pad, temperature
         self.top_p = TopPLogitsWarper(top_p) if top_p < 1 else None
@@ -147,9 +149,9 @@ class StaticDecoder:
         self.mask = torch.ones(rows, total, dtype=torch.long, device=device)  # 0 on left padding
         self.keys = torch.zeros(rows, dtype=torch.long, device=device)  # per-row noise keys, when given
         if compile:
-            # every decoder of a process shares the step's code object, so each (shape, temperature, top-p)
-            # it is compiled for counts against torch's recompile limit (8), past which later shapes would
-            # silently run eagerly: a MATH run's width and row buckets, or a study's decoders, can pass 8
+            # every decoder of a process shares the step's code object, so each (shape, window, temperature,
+            # top-p) it is compiled for counts against torch's recompile limit (8), past which later shapes
+            # would silently run eagerly: a MATH run's width and row buckets, or a study's decoders, pass 8
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
         self._step = torch.compile(self._decode_step, fullgraph=True, dynamic=False) if compile else self._decode_step
         self.graphed = compile and device.type == "cuda"  # False once a capture failed: then steps run one by one
