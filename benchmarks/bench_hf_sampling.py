@@ -21,9 +21,9 @@ flight; torch's RNG, so not the per-row noise), measured here, not offered by th
 returned truncated samples, docs/PERFORMANCE.md). Each mode first samples one prompt (8 tokens) to
 warm up; static-cache compilation for the timed shapes is inside the timing, as in a run. ``same``
 is the share of completions identical to the first batched mode's (the per-row noise promises
-equality up to floating point); speed-up is against the first mode (a decoder whose CUDA-graph capture
-failed says so in a warning). ``--profile N`` then profiles
-the last mode for N tokens per row (torch.profiler, top ops by own device time).
+equality up to floating point); speed-up is against the first mode (a decoder whose CUDA-graph
+capture failed says so in a warning). ``--profile N`` then profiles the last mode for N tokens per
+row (torch.profiler, top ops by own device time).
 """
 
 from __future__ import annotations

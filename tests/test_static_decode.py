@@ -153,20 +153,26 @@ def test_windowed_steps_draw_what_whole_cache_steps_draw(model):
     assert torch.equal(draws[1], draws[3]) and not (draws[3] == TASK.pad).any()
 
 
-def test_a_process_compiles_more_decoder_shapes_than_torchs_default_limit(model, monkeypatch):
-    """Every decoder shares the step's code object; twelve shapes (past torch's default limit of 8,
-    after which it would run the rest eagerly) all get a compiled graph. Dynamo's eager backend here:
-    the same guards and recompiles as on a GPU, without inductor."""
+@pytest.fixture
+def dynamo_eager(monkeypatch):
+    """The decoder's ``torch.compile`` with dynamo's eager backend: the tracing, guards and recompiles of a
+    GPU compile, without inductor; dynamo's caches reset before and after."""
     compile_ = torch.compile
-    monkeypatch.setattr(static_decode.torch, "compile", lambda fn, **_: compile_(fn, backend="eager", fullgraph=True, dynamic=False))
+    monkeypatch.setattr(static_decode.torch, "compile", lambda fn, **kw: compile_(fn, backend="eager", **kw))
     torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
+def test_a_process_compiles_more_decoder_shapes_than_torchs_default_limit(model, dynamo_eager):
+    """Every decoder shares the step's code object; twelve shapes (past torch's default limit of 8,
+    after which it would run the rest eagerly) all get a compiled graph."""
     counters.clear()
     heads = torch.as_tensor(prompt_ids(TASK, TASK.train_prompts[:12]))
     with torch._dynamo.config.patch(recompile_limit=8):  # (monkeypatching torch's config breaks it on undo)
         for rows in range(1, 13):
             StaticDecoder(model, rows, heads.shape[1], 6, TASK.eos, TASK.pad, SUPPRESS, compile=True).sample(heads[:rows], 4, seed=0)
     assert counters["stats"]["unique_graphs"] == 12
-    torch._dynamo.reset()
 
 
 def test_a_reused_decoder_forgets_its_last_call(model):
@@ -190,17 +196,14 @@ def test_a_reused_decoder_forgets_its_last_call(model):
     assert not torch.equal(first[:, :9], second)
 
 
-def test_the_compiled_step_traces_whole_and_draws_the_eager_tokens(model, monkeypatch):
-    """fullgraph compilation of the step (dynamo's eager backend: the tracing a GPU compile does, without
-    inductor) accepts the step's tensors and samples what the eager step samples."""
-    compile_ = torch.compile
-    monkeypatch.setattr(static_decode.torch, "compile", lambda fn, **kw: compile_(fn, backend="eager", **kw))
+def test_the_compiled_step_traces_whole_and_draws_the_eager_tokens(model, dynamo_eager):
+    """fullgraph compilation of the step accepts the step's tensors and samples what the eager step samples."""
     heads = torch.as_tensor(prompt_ids(TASK, TASK.train_prompts[:8]))
     keys = torch.arange(8) * 31
     draws = [StaticDecoder(model, 8, heads.shape[1], 24, TASK.eos, TASK.pad, SUPPRESS, compile=compiled).sample(
         heads, 24, keys=keys) for compiled in (False, True)]
     assert torch.equal(*draws)
-    torch._dynamo.reset()
+
 
 def test_a_transformers_that_refuses_the_decode_attention_keeps_sdpa_and_says_so(tmp_path, monkeypatch, caplog):
     model = AutoModelForCausalLM.from_pretrained(save_tiny_llama(tmp_path)).eval()

@@ -205,12 +205,11 @@ class StaticDecoder:
         torch.manual_seed(seed)
         self.cache.reset()
         width, device = self.prompt_length, prompt_ids.device
+        self.mask.fill_(1)  # the whole cache's mask, fixed for the call: left padding 0, every other position 1
         if attention_mask is None:
-            self.mask.fill_(1)
             self.lengths.fill_(width)
             positions = torch.arange(width, device=device).expand(self.rows, -1)
-        else:  # the whole cache's mask, fixed for the call: left padding 0, every generated position 1
-            self.mask.fill_(1)
+        else:
             self.mask[:, :width] = attention_mask
             self.lengths.copy_(attention_mask.sum(-1, keepdim=True))
             positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
