@@ -22,17 +22,6 @@ echo "all done after $(( $(date +%s) - start )) s"
 for m in $mixtures; do
   echo "== $m: $(grep -c . "$out/runs/$m.log") log lines"
   grep -v "it/s\]\|s/it\]" "$out/runs/$m.log" | grep -i "error\|Traceback\|stage .* computed\|resum" | tail -25
-  python - "$out/runs/$m/results.json" <<'PY'
-import json, sys, os
-done, partial = sys.argv[1], sys.argv[1].replace("results.json", "results.partial.json")
-for path in (done, partial):
-    if os.path.exists(path):
-        r = json.load(open(path))
-        print(os.path.basename(path), "arms", list(r["arms"]), "pending", r.get("pending_arms"))
-        print("stage seconds", {k: round(v, 1) for k, v in r["stages"]["seconds"].items()})
-        break
-else:
-    print("no results.json, no results.partial.json")
-PY
+  python benchmarks/paper_run_summary.py "$out/runs/$m"
 done
 tar czf "$out/paper_runs.tar.gz" -C "$out" runs

@@ -31,16 +31,35 @@ def reference(tmp_path_factory, request):
     return run_in_process(request, root / "cache", root / "run")
 
 
-def run_in_process(request, cache_dir, run_dir) -> dict:
+def run_in_process(request, cache_dir, run_dir, extra: tuple = ()) -> dict:
     from hydra import compose, initialize_config_dir
 
     from vbvf.config import register_configs
 
     register_configs()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[*SMOKE, f"cache_dir={cache_dir}"])
+        cfg = compose(config_name="config", overrides=[*SMOKE, f"cache_dir={cache_dir}", *extra])
     run_dir.mkdir(parents=True, exist_ok=True)
     return didactic.run(cfg, run_dir)
+
+
+ARM_SWITCHES = ("vf.enabled", "vb.bon.enabled", "vb.rl.enabled", "vb.rl.true_reward_control", "controls.optimal",
+                "vb.rl.progress.enabled", "vb.rl.progress.true_control")
+
+
+def test_arms_split_across_jobs_assemble_the_single_run(tmp_path, request, reference):
+    """benchmarks/device_paper_arms.sh runs a study's arms in separate jobs on one cache, then one run with
+    every arm: no stage key may depend on which arms a job runs, so that run trains nothing and reports
+    what one uninterrupted run reports."""
+    cache = tmp_path / "cache"
+    for group in (("vf.enabled",), ("vb.rl.enabled", "vb.rl.progress.enabled"),
+                  ("vb.rl.true_reward_control", "vb.rl.progress.true_control")):
+        off = [f"{switch}=false" for switch in ARM_SWITCHES if switch not in group]
+        part = run_in_process(request, cache, tmp_path / group[0], tuple(off))
+        assert part["arms"] and set(part["arms"]) <= {"vf", "vb_rl", "vb_progress", "rl_true", "rl_true_progress"}
+    assembled = run_in_process(request, cache, tmp_path / "all")
+    assert assembled["stages"]["computed"] == []  # BoN and the optimal control are computed, not cached stages
+    assert comparable(assembled) == comparable(reference)
 
 
 def test_stage_cache_reuses_finished_and_never_trusts_failed(tmp_path):

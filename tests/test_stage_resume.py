@@ -1,4 +1,5 @@
-"""Resumable inside a stage: an interrupted training stage restarts from its last checkpoint, not step 0.
+"""Resumable inside a stage: an interrupted training stage restarts from its last checkpoint, not step 0,
+and a stage stopped by SIGINT or SIGTERM first saves the step in flight.
 
 The stage cache names a checkpoint folder while it produces a stage; with
 ``train.checkpoint_every`` the trainer saves there, and a rerun resumes from the newest
@@ -7,6 +8,8 @@ ends. The folder is removed once the stage is done.
 """
 
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -39,7 +42,7 @@ class Steps(TrainerCallback):
             raise KeyboardInterrupt("simulated pre-emption")
 
 
-def produce_with(steps: Steps):
+def produce_with(*callbacks: TrainerCallback):
     def produce(out):
         torch.manual_seed(0)
         prompts = TASK.train_prompts
@@ -48,7 +51,7 @@ def produce_with(steps: Steps):
         monitor = HeldOut(metric=lambda lm: token_nll(lm, TASK, prompts[:8], traces[:8]), every=TRAIN.eval_every,
                           patience=TRAIN.patience)
         sft(model, build_tokenizer(TASK), trace_examples(TASK, prompts, traces), out, TRAIN, seed=0, monitor=monitor,
-            callbacks=(steps,))
+            callbacks=callbacks)
     return produce
 
 
@@ -75,6 +78,41 @@ def test_an_interrupted_training_stage_resumes_from_its_last_checkpoint(tmp_path
     np.testing.assert_allclose([h["value"] for h in resumed_fit["history"]],
                                [h["value"] for h in reference_fit["history"]], rtol=1e-5)
     assert resumed_fit["best"] == pytest.approx(reference_fit["best"], rel=1e-5)
+    resumed, whole_run = (load_file(str(d / "model.safetensors")) for d in (done, reference))
+    for name, tensor in whole_run.items():
+        torch.testing.assert_close(resumed[name], tensor, rtol=1e-5, atol=1e-6)
+
+
+class Signal(TrainerCallback):
+    """Sends this process ``signum`` at the end of optimiser step ``at``, as ``timeout`` or a scheduler would."""
+
+    def __init__(self, at: int, signum: int):
+        self.at, self.signum = at, signum
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.at:
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_saves_the_step_in_flight_and_a_rerun_resumes_there(tmp_path, signum):
+    torch.set_num_threads(1)
+    key = {"stage": "signalled"}
+    steps = Steps()
+    before = signal.getsignal(signum)
+    with pytest.raises(KeyboardInterrupt, match=f"{signal.Signals(signum).name} at step 5"):
+        StageCache(tmp_path / "cache").run("sft", key, produce_with(steps, Signal(5, signum)))
+    assert signal.getsignal(signum) is before  # the handlers are put back
+    assert steps.seen == [1, 2, 3, 4, 5]  # the step in flight finished, no later one ran
+    checkpoints = tmp_path / "cache" / "checkpoints" / "sft"
+    folder = next(checkpoints.iterdir())
+    assert [p.name for p in folder.iterdir() if p.name.startswith("checkpoint-")] == ["checkpoint-5"]  # not 4: nothing lost
+    assert (folder / "checkpoint-5" / "heldout.json").exists()  # the monitor's state beside it
+
+    rerun = Steps()
+    done = StageCache(tmp_path / "cache").run("sft", key, produce_with(rerun))
+    assert rerun.seen == [6, 7, 8]
+    reference = StageCache(tmp_path / "reference").run("sft", key, produce_with(Steps()))
     resumed, whole_run = (load_file(str(d / "model.safetensors")) for d in (done, reference))
     for name, tensor in whole_run.items():
         torch.testing.assert_close(resumed[name], tensor, rtol=1e-5, atol=1e-6)
