@@ -12,9 +12,9 @@ parameters for every mode. Modes: ``per_prompt[:B]`` is the sampler before issue
 the issue's own measurement (plain ``generate(do_sample=True)``, B rows per call, rows in file order,
 each prompt's n samples side by side); ``batched:B`` and ``static:B`` are ``HFSampler`` with B rows
 per call and a dynamic or static (compiled on a GPU) KV cache; ``decoder:B`` is ``HFSampler`` with
-``decode="static"`` (the kit's static-cache decoder, one CUDA-graph replay per token; name it twice
-to time it without its compilation), ``decoder_whole:B`` the same with every step attending to the
-whole cache (one graph, no windows), ``decoder_sdpa:B`` with transformers' SDPA attention in place
+``decode="static"`` and four cache windows (the kit's static-cache decoder, one CUDA-graph replay
+per token; name it twice to time it without its compilation), ``decoder_whole:B`` the same with
+``decode_windows=1`` (the sampler's default: every step attends to the whole cache, one graph), ``decoder_sdpa:B`` with transformers' SDPA attention in place
 of the decoder's (no packed grouped-query heads, no windows); ``cb:B`` is transformers' continuous
 batching (``generate_batch``: paged KV cache, finished rows replaced at once, at most B rows in
 flight; torch's RNG, so not the per-row noise), measured here, not offered by the kit (its H100 run
@@ -58,7 +58,7 @@ SMOLLM2 = dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num
 OLD_BATCH = 16  # the per-prompt sampler's default samples per call
 MODES = "per_prompt[:B], generate[:B], batched[:B], static[:B], decoder[:B], decoder_whole[:B], decoder_sdpa[:B], cb[:B]"
 SAMPLER_MODES = ("batched", "static", "decoder", "decoder_whole", "decoder_sdpa")  # HFSampler itself, with its per-row noise
-DECODE_ATTENTION, WINDOW_ENDS = static_decode.use_decode_attention, static_decode.window_ends
+DECODE_ATTENTION = static_decode.use_decode_attention
 
 
 def model_path(name: str) -> str:
@@ -166,7 +166,7 @@ def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: Sampling
         sampler.decode = "static" if kind.startswith("decoder") else "generate"
         sampler.model.set_attn_implementation("sdpa")  # transformers' attention unless the decoder installs its own
         static_decode.use_decode_attention = (lambda model: False) if kind == "decoder_sdpa" else DECODE_ATTENTION
-        static_decode.window_ends = (lambda prompt, capacity, _: [prompt + capacity]) if kind == "decoder_whole" else WINDOW_ENDS
+        sampler.decode_windows = 1 if kind == "decoder_whole" else static_decode.WINDOWS
         sampler._decoder = None  # each mode builds its decoder (the compiled step of a shape is reused)
         draw = sampler.sample
     else:

@@ -110,6 +110,7 @@ class HFOptions:
     batch_size: int = 256  # rows (prompt × sample) per generate call
     cache_implementation: Optional[str] = None  # null: dynamic KV cache; static: compiled on a GPU
     decode: str = "generate"  # generate: transformers generate; static: vbvf.policies.static_decode (compiled on a GPU)
+    decode_windows: int = 1  # decode=static: cache windows, one compiled graph each (docs/PERFORMANCE.md "Sixth measurement")
 
 
 @dataclass

@@ -92,10 +92,13 @@ def test_hf_batched_samples_equal_one_by_one(sampler, one_by_one, one_call, para
 @pytest.mark.parametrize("params", [PARAMS, replace(PARAMS, n=4, temperature=0.7, top_p=1.0, max_tokens=10), GREEDY])
 def test_static_decode_samples_what_generate_samples(model_dir, one_call, static_call, params):
     """The same per-row noise through a static cache: equal completions to generate's, in one call or in
-    calls of 2 rows (other row and width buckets, and a short last call completed with copies)."""
+    calls of 2 rows (other row and width buckets, and a short last call completed with copies), with one
+    cache window (the default) or several."""
     expected = one_call.sample(PROMPTS, params)
     assert static_call.sample(PROMPTS, params) == expected
-    assert HFSampler(model_dir, batch_size=2, decode="static").sample(PROMPTS, params) == expected
+    windowed = HFSampler(model_dir, batch_size=2, decode="static", decode_windows=3)
+    assert windowed.sample(PROMPTS, params) == expected
+    assert windowed._decoder[1].windows == 3 and static_call._decoder[1].windows == 1  # the knob reaches the decoder
     widest = max(len(prompt_token_ids(p, static_call.tokenizer)) for p in PROMPTS)
     assert static_call._decoder[1].prompt_length == bucket(widest) > widest and static_call._decoder[1].rows == bucket(3 * params.n)
 
@@ -145,6 +148,8 @@ def test_hf_sampler_rejects_bad_knobs(model_dir):
         HFSampler(model_dir, cache_implementation="paged")
     with pytest.raises(ValueError, match="sampler.decode='vllm'"):
         HFSampler(model_dir, decode="vllm")
+    with pytest.raises(ValueError, match="sampler.decode_windows=0"):
+        HFSampler(model_dir, decode="static", decode_windows=0)
 
 
 def test_hf_completion_cuts_at_eos_and_stop_strings(sampler):

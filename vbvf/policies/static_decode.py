@@ -126,7 +126,7 @@ class StaticDecoder:
             raise ValueError(f"top_p must be in (0, 1], got {top_p}")
         if windows < 1:
             raise ValueError(f"windows must be >= 1 (1: every step attends to the whole cache), got {windows}")
-        self.model, self.rows, self.prompt_length, self.capacity = model, rows, prompt_length, capacity
+        self.model, self.rows, self.prompt_length, self.capacity, self.windows = model, rows, prompt_length, capacity, windows
         self.pad, self.temperature = pad, temperature
         self.top_p = TopPLogitsWarper(top_p) if top_p < 1 else None
         device = next(model.parameters()).device

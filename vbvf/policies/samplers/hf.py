@@ -53,16 +53,19 @@ class HFSampler:
     backend = "hf"
 
     def __init__(self, name_or_path: str, device: str | None = None, dtype: str = "auto", batch_size: int = 256,
-                 cache_implementation: str | None = None, decode: str = "generate"):
+                 cache_implementation: str | None = None, decode: str = "generate", decode_windows: int = 1):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"sampler.batch_size={batch_size!r}: expected a positive number of sequences per call")
         if cache_implementation not in CACHES:
             raise ValueError(f"sampler.cache_implementation={cache_implementation!r}: expected one of {CACHES}")
         if decode not in DECODES:
             raise ValueError(f"sampler.decode={decode!r}: expected one of {DECODES}")
+        if not isinstance(decode_windows, int) or decode_windows < 1:
+            raise ValueError(f"sampler.decode_windows={decode_windows!r}: expected a positive number of cache windows")
         self.name_or_path = str(name_or_path)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.batch_size, self.cache_implementation, self.decode = batch_size, cache_implementation, decode
+        self.decode_windows = decode_windows
         self.tokenizer = AutoTokenizer.from_pretrained(self.name_or_path)
         self.model = AutoModelForCausalLM.from_pretrained(self.name_or_path, dtype=dtype).to(self.device).eval()
         eos = self.model.generation_config.eos_token_id
@@ -112,7 +115,8 @@ class HFSampler:
             self._decoder = None  # free the old cache before the new one is allocated
             on_gpu = torch.device(self.device).type == "cuda"
             self._decoder = shape, StaticDecoder(self.model, shape[0], width, params.max_tokens, self.eos_ids, self.pad_id,
-                                                 temperature=params.temperature, top_p=params.top_p, compile=on_gpu)
+                                                 temperature=params.temperature, top_p=params.top_p, compile=on_gpu,
+                                                 windows=self.decode_windows)
         filled = prompts + [prompts[0]] * (shape[0] - len(prompts))
         ids, mask = self.left_padded(filled, width)
         keys = torch.cat([keys, keys[:1].expand(shape[0] - len(prompts))]).to(self.device)
