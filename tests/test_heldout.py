@@ -9,7 +9,7 @@ import torch
 from vbvf.arms.training import HeldOut, sft
 from vbvf.config import TrainConfig
 from vbvf.models.gpt2 import build_lm, build_tokenizer
-from vbvf.policies.lm import trace_examples
+from vbvf.policies.lm import prompt_ids, token_nll, trace_examples
 from vbvf.policies.procedural import ProceduralPolicy
 from vbvf.tasks.planted import PlantedTask
 
@@ -97,3 +97,22 @@ def test_a_non_finite_held_out_metric_stops_training_at_once(tmp_path):
     with pytest.raises(FloatingPointError, match="held-out replayed = nan at step 2"):
         train_with([3.0, 2.0, float("nan"), 1.0], tmp_path, patience=10)
     assert not (tmp_path / "fit.json").exists()  # the stage never finishes
+
+
+def test_token_nll_cut_after_the_longest_trace_equals_full_width():
+    """token_nll cuts each batch after its longest trace; the model is causal, so the NLL of a full-width
+    pass (reimplemented here) is the same, and batches of other lengths agree."""
+    torch.manual_seed(0)
+    lm = build_lm(TASK, 2, 16, 2, n_positions=TASK.prompt_length + 2 + 40, seed=0).eval()
+    prompts = TASK.train_prompts[:30]
+    traces = ProceduralPolicy(TASK, [0.2, 0.6]).sample(prompts, 1, 40, seed=1)[:, 0]
+    scored = traces != TASK.pad
+    assert 0 < scored.sum(1).max() < 40  # the cut drops columns
+    ids = torch.as_tensor(np.concatenate([prompt_ids(TASK, prompts), traces], axis=1), dtype=torch.long)
+    start = ids.shape[1] - traces.shape[1]
+    with torch.no_grad():
+        logits = lm(input_ids=ids, attention_mask=(ids != TASK.pad).long()).logits[:, start - 1 : -1]
+    logp = torch.log_softmax(logits.double(), -1).gather(-1, ids[:, start:, None])[..., 0]
+    full_width = -float(logp[torch.as_tensor(scored)].sum()) / scored.sum()
+    for batch_size in (7, 1024):
+        assert token_nll(lm, TASK, prompts, traces, batch_size=batch_size) == pytest.approx(full_width, rel=1e-5)

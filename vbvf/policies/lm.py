@@ -97,7 +97,9 @@ def token_nll(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray,
     """Mean per-token NLL (nats) of a causal LM on the generated tokens of budget-L ``traces`` (up to eos, never pad).
 
     The same tokens and the same mean as ``vbvf.policies.mixture_predictive.bayes_nll``, so the two
-    subtract into the LM's gap to the Bayes reference.
+    subtract into the LM's gap to the Bayes reference. Each batch is cut after its longest trace (exact:
+    the model is causal): held-out traces of budget H = 256 hold ~30 generated tokens in the paper's
+    mixtures, so a full-width pass would spend most of its positions on padding.
     """
     traces = np.asarray(traces, dtype=np.int64)
     ids = np.concatenate([prompt_ids(task, prompts), traces], axis=1)
@@ -107,10 +109,12 @@ def token_nll(model, task: PlantedTask, prompts: np.ndarray, traces: np.ndarray,
     total, count = 0.0, int(scored.sum())
     with evaluating(model):
         for lo in range(0, len(ids), batch_size):
-            batch = torch.as_tensor(ids[lo : lo + batch_size], device=device)
+            mask = scored[lo : lo + batch_size]
+            end = start + int(mask.sum(axis=1).max())  # generated tokens come first, then pad
+            batch = torch.as_tensor(ids[lo : lo + batch_size, :end], device=device)
             logits = model(input_ids=batch, attention_mask=(batch != task.pad).long()).logits[:, start - 1 : -1].float()
             logp = torch.log_softmax(logits, dim=-1).gather(-1, batch[:, start:, None])[..., 0]
-            total -= float(logp[torch.as_tensor(scored[lo : lo + batch_size], device=device)].sum())
+            total -= float(logp[torch.as_tensor(mask[:, : end - start], device=device)].sum())
     return total / max(count, 1)
 
 
