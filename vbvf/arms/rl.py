@@ -19,7 +19,7 @@ from datasets import Dataset
 from transformers import AutoConfig
 from trl import GRPOConfig, GRPOTrainer
 
-from vbvf.arms.interrupt import SaveOnInterrupt
+from vbvf.arms.interrupt import train_resumably
 from vbvf.arms.progress import ProgressReward, progress_before_segment, total_progress
 from vbvf.arms.rewards import RewardFn
 from vbvf.arms.training import check_padding_fits, resume_point, save_log, trainer_args
@@ -167,10 +167,7 @@ def rl_finetune(
         trainer = ProgressGRPOTrainer(task=task, progress=reward, horizon=horizon, **common)
     else:
         trainer = GRPOTrainer(reward_funcs=trl_reward(task, reward, horizon), **common)
-    interrupt = SaveOnInterrupt()
-    trainer.add_callback(interrupt)
-    with interrupt.armed(trainer):
-        trainer.train(resume_from_checkpoint=resume_point(trainer))
+    train_resumably(trainer, resume_point(trainer))
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
     return save_log(trainer, out_dir)

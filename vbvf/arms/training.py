@@ -22,7 +22,7 @@ from trl import SFTConfig, SFTTrainer
 
 from safetensors.torch import load_file, save_file
 
-from vbvf.arms.interrupt import SaveOnInterrupt
+from vbvf.arms.interrupt import train_resumably
 from vbvf.config import TrainConfig
 from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.checkpoints import current_checkpoints, latest_checkpoint
@@ -234,10 +234,7 @@ def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = No
     if monitor is not None:
         trainer.add_callback(HeldOutCallback(monitor, resume_from=resume))
     before = trainer.evaluate(trainer.train_dataset, metric_key_prefix="train_set") if train_set_loss else None
-    interrupt = SaveOnInterrupt()  # last: the monitor's files are written beside its checkpoint first
-    trainer.add_callback(interrupt)
-    with interrupt.armed(trainer):
-        outcome = trainer.train(resume_from_checkpoint=resume)
+    outcome = train_resumably(trainer, resume)  # its callback last: the monitor's files are saved beside a checkpoint first
     after, more = None, {}
     if train_set_metrics is not None:
         predicted = trainer.predict(trainer.train_dataset, metric_key_prefix="train_set")
