@@ -88,3 +88,30 @@ def test_verifier_batches_are_trimmed_then_rounded_up_to_the_padding_multiple():
     assert trimmed_batches(8)(batch)["input_ids"].shape == (2, 16)
     assert trimmed_batches(16)([row(17)])["input_ids"].shape == (1, 20)  # 32 would pass the full width
     assert set(trimmed_batches(8)(batch)) == {"input_ids", "attention_mask", "labels"}
+
+
+def test_training_leaves_out_cudnn_attention_unless_the_stage_allows_it(monkeypatch, tmp_path):
+    """On a GPU a training stage runs SDPA without cuDNN's kernels (their bf16 backward is reported to
+    turn gradients NaN); ``train.cudnn_attention`` lets them back; the flags are restored afterwards."""
+    import torch
+
+    from vbvf.arms import training
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert torch.backends.cuda.cudnn_sdp_enabled()
+    with training.attention_kernels(False):
+        assert not torch.backends.cuda.cudnn_sdp_enabled() and torch.backends.cuda.mem_efficient_sdp_enabled()
+    with training.attention_kernels(True):
+        assert torch.backends.cuda.cudnn_sdp_enabled()
+    assert torch.backends.cuda.cudnn_sdp_enabled()
+    monkeypatch.undo()
+
+    seen = []
+    real = training.attention_kernels
+    monkeypatch.setattr(training, "attention_kernels", lambda cudnn: seen.append(cudnn) or real(cudnn))
+    task = PlantedTask(vocab_size=4, prompt_length=2, n_train=8, n_test=2, seed=0)
+    examples = trace_examples(task, task.train_prompts[:8], np.full((8, 4), 1, dtype=np.int32))
+    for allowed in (False, True):
+        lm = build_lm(task, 1, 16, 2, n_positions=12)
+        sft(lm, build_tokenizer(task), examples, tmp_path / str(allowed), TrainConfig(max_steps=1, batch_size=4, cudnn_attention=allowed), 0)
+    assert seen == [False, True]  # the stage's knob reaches the kernels

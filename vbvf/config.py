@@ -59,6 +59,11 @@ class TrainConfig:
     # resume inside the stage: save a checkpoint every this many steps (0: never) under the cache's
     # checkpoints/ folder; a rerun of an interrupted stage resumes from the newest one
     checkpoint_every: int = 0
+    # let SDPA pick cuDNN's attention kernels while training on a GPU. Off: cuDNN's bf16 attention
+    # backward is reported to turn gradients NaN after many healthy steps (trl#7181, pocket-tts#264:
+    # torch-only repro, clean with the kernel disabled); the paper base diverged that way in bf16
+    # (docs/PERFORMANCE.md), not yet shown to be this kernel. Flash / memory-efficient kernels stand in
+    cudnn_attention: bool = False
 
 
 @dataclass

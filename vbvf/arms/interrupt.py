@@ -64,11 +64,3 @@ class SaveOnInterrupt(TrainerCallback):
             raise KeyboardInterrupt(f"training stopped by {self.received} at step {state.global_step}; "
                                     f"checkpoint-{state.global_step} saved in {args.output_dir}: a rerun resumes there")
 
-
-def train_resumably(trainer, resume_from: str | None):
-    """``trainer.train(resume_from_checkpoint=resume_from)`` with ``SaveOnInterrupt`` added after the
-    trainer's other callbacks; returns what ``train`` returns."""
-    interrupt = SaveOnInterrupt()
-    trainer.add_callback(interrupt)
-    with interrupt.armed(trainer):
-        return trainer.train(resume_from_checkpoint=resume_from)

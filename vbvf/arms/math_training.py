@@ -116,7 +116,7 @@ def _train_verifier(model_dir: str, data: Dataset, out: Path, train: TrainConfig
         train_dataset=data,
         data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=train.pad_to_multiple_of),
     )
-    rows = fit(trainer, out, None, train_set_loss=True, train_set_metrics=ranking_fit)
+    rows = fit(trainer, out, None, train_set_loss=True, train_set_metrics=ranking_fit, cudnn_attention=train.cudnn_attention)
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(out))
     return rows

@@ -19,10 +19,9 @@ from datasets import Dataset
 from transformers import AutoConfig
 from trl import GRPOConfig, GRPOTrainer
 
-from vbvf.arms.interrupt import train_resumably
 from vbvf.arms.progress import ProgressReward, progress_before_segment, total_progress
 from vbvf.arms.rewards import RewardFn
-from vbvf.arms.training import check_padding_fits, resume_point, save_log, trainer_args
+from vbvf.arms.training import check_padding_fits, resume_point, save_log, train_resumably, trainer_args
 from vbvf.config import RLConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.policies.lm import evaluating, generated_mask, never_emitted, prompt_ids, task_decoder
@@ -167,7 +166,7 @@ def rl_finetune(
         trainer = ProgressGRPOTrainer(task=task, progress=reward, horizon=horizon, **common)
     else:
         trainer = GRPOTrainer(reward_funcs=trl_reward(task, reward, horizon), **common)
-    train_resumably(trainer, resume_point(trainer))
+    train_resumably(trainer, resume_point(trainer), cfg.cudnn_attention)
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
     return save_log(trainer, out_dir)

@@ -13,16 +13,18 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
 
 import torch
 from datasets import Dataset
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import TrainerCallback, TrainingArguments
 from trl import SFTConfig, SFTTrainer
 
 from safetensors.torch import load_file, save_file
 
-from vbvf.arms.interrupt import train_resumably
+from vbvf.arms.interrupt import SaveOnInterrupt
 from vbvf.config import TrainConfig
 from vbvf.pipeline.artifacts import atomic_write_json
 from vbvf.pipeline.checkpoints import current_checkpoints, latest_checkpoint
@@ -219,8 +221,28 @@ class StopOnNonFinite(TrainerCallback):
                                      "train.learning_rate or set train.bf16=false")
 
 
+@contextmanager
+def attention_kernels(cudnn: bool) -> Iterator[None]:
+    """The SDPA kernels a training stage may use on a GPU: all, or all but cuDNN's (``train.cudnn_attention``)."""
+    if cudnn or not torch.cuda.is_available():
+        yield
+        return
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
+        yield
+
+
+def train_resumably(trainer, resume_from: str | None, cudnn_attention: bool = False):
+    """``trainer.train(resume_from_checkpoint=resume_from)`` under ``attention_kernels``, with ``SaveOnInterrupt``
+    added after the trainer's other callbacks (theirs are saved beside its checkpoint first); returns what
+    ``train`` returns."""
+    interrupt = SaveOnInterrupt()
+    trainer.add_callback(interrupt)
+    with interrupt.armed(trainer), attention_kernels(cudnn_attention):
+        return trainer.train(resume_from_checkpoint=resume_from)
+
+
 def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = None, train_set_loss: bool = False,
-        train_set_metrics: Callable | None = None) -> list[dict]:
+        train_set_metrics: Callable | None = None, cudnn_attention: bool = False) -> list[dict]:
     """Train with ``monitor`` (if any), save the model, write ``train_log.json`` and ``fit.json``; return the loss rows.
 
     ``train_set_loss``: also evaluate the trainer's loss on its whole training set before and after
@@ -234,7 +256,7 @@ def fit(trainer, out_dir: Path, monitor: HeldOut | None, extra: dict | None = No
     if monitor is not None:
         trainer.add_callback(HeldOutCallback(monitor, resume_from=resume))
     before = trainer.evaluate(trainer.train_dataset, metric_key_prefix="train_set") if train_set_loss else None
-    outcome = train_resumably(trainer, resume)  # its callback last: the monitor's files are saved beside a checkpoint first
+    outcome = train_resumably(trainer, resume, cudnn_attention)
     after, more = None, {}
     if train_set_metrics is not None:
         predicted = trainer.predict(trainer.train_dataset, metric_key_prefix="train_set")
@@ -283,7 +305,7 @@ def sft(model, tokenizer, examples: list[dict], out_dir: Path, train: TrainConfi
     # plain causal mask for the flattened row (tests/test_padding_free.py)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
                          callbacks=list(callbacks))
-    rows = fit(trainer, out_dir, monitor, extra, train_set_loss)
+    rows = fit(trainer, out_dir, monitor, extra, train_set_loss, cudnn_attention=train.cudnn_attention)
     if trainer.is_world_process_zero():  # under accelerate launch, one process writes
         tokenizer.save_pretrained(str(out_dir))
     return rows

@@ -187,7 +187,7 @@ def train_verifier(
         monitor = HeldOut(metric=lambda m: quality()["bce"], every=cfg.train.eval_every, patience=cfg.train.patience,
                           name="heldout_bce")
         extra["heldout"] = quality
-    return fit(trainer, out_dir, monitor, extra)
+    return fit(trainer, out_dir, monitor, extra, cudnn_attention=cfg.train.cudnn_attention)
 
 
 class Verifier:
