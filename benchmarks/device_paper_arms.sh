@@ -3,17 +3,18 @@
 # assembles them. Run from the repo root on the GPU machine:
 #   RUN_LIMIT_S=540 bash benchmarks/device_paper_arms.sh OUT MIXTURE [extra Hydra overrides]
 # (EXPERIMENT=didactic_smoke runs the same split on the CPU in a minute, with a stub nvidia-smi on PATH.)
-# Each process is the same `experiment=didactic_paper` with only some arms left on (VF and its
-# expert control; VB-RL; the true-reward RL control (and their progress-reward twins, where enabled); on a card under 100 GiB the two RL arms share one
-# process). They share the stage cache (.vbvf_cache/paper): the first to reach the base trains it while
-# the others wait on its lock; the verifier is trained once. The small GPT-2 leaves the card idle
-# between its short kernels, which the other processes fill. Once every process has finished, a last
-# run with every arm enabled finds each stage cached (BoN and the optimal control are computed there)
-# and writes the mixture's results.json: the same stages, keys and seeds as one process would use, so
-# the same results. Each process stops at the time limit with SIGINT: a training stage saves the
-# step in flight (vbvf/arms/interrupt.py), and a rerun of this script on the same warm machine
-# resumes every stage where it stopped.
-# Writes OUT/paper_arms.tar.gz (each process's log and results, the assembled results.json and figure).
+# First the base, alone (every arm off), so that a base that fails (it diverged in bf16 on an H100)
+# fails once. Then the arms as parallel processes, each the same `experiment=didactic_paper` with only
+# some arms left on: VF and its expert control; VB-RL; the true-reward RL control (with their
+# progress-reward twins where enabled); on a card under 100 GiB the two RL arms share one process.
+# They share the stage cache (.vbvf_cache/paper) and its locks (the verifier is trained once); the
+# small GPT-2 leaves the card idle between its short kernels, which the other processes fill. Once
+# every process has finished, a last run with every arm finds each stage cached (BoN and the optimal
+# control are computed there) and writes the mixture's results.json: the same stages, keys and seeds
+# as one process would use, so the same results (tests/test_resume.py). At the time limit each
+# process is stopped with SIGINT: a training stage saves the step in flight (vbvf/arms/interrupt.py),
+# and a rerun of this script on the same warm machine resumes every stage where it stopped.
+# Writes OUT/paper_arms_MIXTURE.tar.gz (each process's log and results, the assembled results.json and figure).
 set -uo pipefail
 out=${1:?usage: device_paper_arms.sh OUT MIXTURE [overrides]}; mixture=${2:?}; shift 2
 limit=${RUN_LIMIT_S:-540}; start=$(date +%s)
@@ -34,11 +35,34 @@ fi
 runs="$out/runs/$mixture"
 mkdir -p "$runs"
 common=("experiment=${EXPERIMENT:-didactic_paper}" "mixture=$mixture" cache_dir=.vbvf_cache/paper)
-echo "$(date -u +%H:%M:%S) $mixture: ${#groups[@]} processes (${!groups[*]}) on a card of $memory_mib MiB, $limit s"
+left() { echo $(( limit - ($(date +%s) - start) )); }
+report() {  # what each process did, its finished arms and stage seconds; then the tarball
+  local group
+  for group in base "${!groups[@]}" all; do
+    [[ -f "$runs/$group.log" ]] || continue
+    echo "== $group: $(grep -c . "$runs/$group.log") log lines"
+    grep -v "it/s\]\|s/it\]" "$runs/$group.log" | grep -i "error\|Traceback\|stage .* computed\|resum\|SIGINT" | tail -20
+    python benchmarks/paper_run_summary.py "$runs/$group"
+  done
+  nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
+  tar czf "$out/paper_arms_$mixture.tar.gz" -C "$out" runs
+}
+echo "$(date -u +%H:%M:%S) $mixture: the base, then ${#groups[@]} processes (${!groups[*]}) on a card of $memory_mib MiB, $limit s"
+# the base alone first (every arm off): a base that fails (diverges) fails once, not once per process
+# shellcheck disable=SC2046
+timeout -k 30 --signal=INT "$limit" python -m vbvf.run "${common[@]}" $(only) hydra.run.dir="$runs/base" "$@" \
+  > "$runs/base.log" 2>&1
+code=$?
+echo "$(date -u +%H:%M:%S) base exit $code after $(( $(date +%s) - start )) s"
+if (( code != 0 || $(left) < 60 )); then
+  echo "arms not run: the base did not finish ($code) or $(left) s left"
+  report
+  exit 0
+fi
 declare -A pids
 for group in "${!groups[@]}"; do
   # shellcheck disable=SC2046  # one override per word
-  timeout -k 30 --signal=INT "$limit" python -m vbvf.run "${common[@]}" $(only ${groups[$group]}) \
+  timeout -k 30 --signal=INT "$(left)" python -m vbvf.run "${common[@]}" $(only ${groups[$group]}) \
     hydra.run.dir="$runs/$group" "$@" > "$runs/$group.log" 2>&1 &
   pids[$group]=$!
 done
@@ -48,19 +72,11 @@ for group in "${!pids[@]}"; do
   echo "$(date -u +%H:%M:%S) $group exit $code after $(( $(date +%s) - start )) s"
   (( code == 0 )) || failed=1
 done
-left=$(( limit - ($(date +%s) - start) ))
-if (( failed == 0 && left > 30 )); then
-  timeout -k 30 --signal=INT "$left" python -m vbvf.run "${common[@]}" hydra.run.dir="$runs/all" "$@" \
+if (( failed == 0 && $(left) > 30 )); then
+  timeout -k 30 --signal=INT "$(left)" python -m vbvf.run "${common[@]}" hydra.run.dir="$runs/all" "$@" \
     > "$runs/all.log" 2>&1
   echo "$(date -u +%H:%M:%S) all (assembly) exit $? after $(( $(date +%s) - start )) s"
 else
-  echo "assembly not run: a process did not finish ($failed) or $left s left"
+  echo "assembly not run: a process did not finish ($failed) or $(left) s left"
 fi
-for group in "${!groups[@]}" all; do
-  [[ -f "$runs/$group.log" ]] || continue
-  echo "== $group: $(grep -c . "$runs/$group.log") log lines"
-  grep -v "it/s\]\|s/it\]" "$runs/$group.log" | grep -i "error\|Traceback\|stage .* computed\|resum\|SIGINT" | tail -20
-  python benchmarks/paper_run_summary.py "$runs/$group"
-done
-nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
-tar czf "$out/paper_arms_$mixture.tar.gz" -C "$out" runs
+report
