@@ -29,6 +29,7 @@ class SaveOnInterrupt(TrainerCallback):
 
     def __init__(self):
         self.received: str | None = None  # the signal's name, once one arrived
+        self._previous: dict = {}  # the handlers ours replaced, while armed
 
     def _handle(self, signum, frame) -> None:
         self.received = signal.Signals(signum).name
@@ -45,7 +46,6 @@ class SaveOnInterrupt(TrainerCallback):
     def armed(self, trainer) -> Iterator[None]:
         """Catch the signals around ``trainer.train`` when the trainer saves checkpoints (else a signal acts
         as usual: nothing would be saved). Signal handlers exist only in the main thread."""
-        self._previous: dict = {}
         if trainer.args.save_strategy != "no" and threading.current_thread() is threading.main_thread():
             self._previous = {signum: signal.signal(signum, self._handle) for signum in SIGNALS}
         try:
