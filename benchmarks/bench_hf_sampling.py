@@ -14,8 +14,9 @@ each prompt's n samples side by side); ``batched:B`` and ``static:B`` are ``HFSa
 per call and a dynamic or static (compiled on a GPU) KV cache; ``decoder:B`` is ``HFSampler`` with
 ``decode="static"`` and four cache windows (the kit's static-cache decoder, one CUDA-graph replay
 per token; name it twice to time it without its compilation), ``decoder_whole:B`` the same with
-``decode_windows=1`` (the sampler's default: every step attends to the whole cache, one graph), ``decoder_sdpa:B`` with transformers' SDPA attention in place
-of the decoder's (no packed grouped-query heads, no windows); ``cb:B`` is transformers' continuous
+``decode_windows=1`` (the sampler's default: every step attends to the whole cache, one graph),
+``decoder_sdpa:B`` with transformers' SDPA attention in place of the decoder's (no packed
+grouped-query heads, no windows); ``cb:B`` is transformers' continuous
 batching (``generate_batch``: paged KV cache, finished rows replaced at once, at most B rows in
 flight; torch's RNG, so not the per-row noise), measured here, not offered by the kit (its H100 run
 returned truncated samples, docs/PERFORMANCE.md). Each mode first samples one prompt (8 tokens) to

@@ -63,4 +63,3 @@ class SaveOnInterrupt(TrainerCallback):
         if self.received is not None:
             raise KeyboardInterrupt(f"training stopped by {self.received} at step {state.global_step}; "
                                     f"checkpoint-{state.global_step} saved in {args.output_dir}: a rerun resumes there")
-
