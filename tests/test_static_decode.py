@@ -3,6 +3,9 @@
 Run eagerly here (CPU); on a GPU the same step is compiled into a CUDA graph.
 """
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 import torch
@@ -194,6 +197,24 @@ def test_a_reused_decoder_forgets_its_last_call(model):
     assert torch.equal(second, fresh().sample(padded[rows:], 9, attention_mask=mask[rows:], keys=keys[rows:]))
     assert torch.equal(first, fresh().sample(padded[:rows] * mask[:rows], 24, attention_mask=mask[:rows], keys=keys[:rows]))
     assert not torch.equal(first[:, :9], second)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_dropped_decoder_is_freed_without_the_cyclic_collector(model, dynamo_eager, compiled):
+    """A sampler replaces its decoder per shape; the old one's cache must go when the last reference does.
+    On a GPU the cyclic collector seldom runs (few Python objects are made), so a decoder in a reference
+    cycle kept its cache on the card until a later decoder ran out of memory."""
+    heads = torch.as_tensor(prompt_ids(TASK, TASK.train_prompts[:4]))
+    decoder = StaticDecoder(model, 4, heads.shape[1], 8, TASK.eos, TASK.pad, SUPPRESS, compile=compiled)
+    decoder.sample(heads, 8, seed=0)
+    cache, gone = weakref.ref(decoder.cache), weakref.ref(decoder)
+    gc.collect()
+    gc.disable()
+    try:
+        del decoder
+        assert gone() is None and cache() is None
+    finally:
+        gc.enable()
 
 
 def test_the_compiled_step_traces_whole_and_draws_the_eager_tokens(model, dynamo_eager):

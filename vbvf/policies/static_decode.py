@@ -153,7 +153,10 @@ class StaticDecoder:
             # top-p) it is compiled for counts against torch's recompile limit (8), past which later shapes
             # would silently run eagerly: a MATH run's width and row buckets, or a study's decoders, pass 8
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
-        self._step = torch.compile(self._decode_step, fullgraph=True, dynamic=False) if compile else self._decode_step
+        # the class's function, called with the decoder: a bound method kept on the decoder would be a reference
+        # cycle, freed only when the cyclic collector happens to run, so a replaced decoder's cache stayed on the card
+        step = StaticDecoder._decode_step
+        self._step = torch.compile(step, fullgraph=True, dynamic=False) if compile else step
         self.graphed = compile and device.type == "cuda"  # False once a capture failed: then steps run one by one
         self._graphs: dict[tuple[bool, int], torch.cuda.CUDAGraph] = {}  # (keyed noise?, window end) -> captured step
 
@@ -192,7 +195,7 @@ class StaticDecoder:
         """One token for every row, written at ``out[:, t + 1]`` (pad for rows that have ended); t += 1. The
         step attends to the first ``end`` cache positions, which must hold position prompt_length + t."""
         t = self.t
-        new = self._step(self.token, t + self.prompt_length, self.lengths + t, t + 1, self.keys if keyed else None, end)
+        new = self._step(self, self.token, t + self.prompt_length, self.lengths + t, t + 1, self.keys if keyed else None, end)
         new = torch.where(self.done, self.pad, new)
         t.add_(1)
         self.out.index_copy_(1, t, new[:, None])
