@@ -96,7 +96,7 @@ def test_grpo_on_true_reward_improves_performance(tmp_path, one_thread, rollout)
 
 def test_static_rollouts_of_every_budget_share_one_decoder_shape():
     """Each H's rollout decoder is sized for the model's position table (one compiled shape for a run's
-    budgets); its completions still stop at H."""
+    budgets) and captures one graph (ROLLOUT_WINDOWS), not the sampler's windows; its completions still stop at H."""
     from types import SimpleNamespace
 
     model = build_lm(TASK, 1, 16, 2, n_positions=TASK.prompt_length + 2 + 3 * H, seed=0).eval()
@@ -108,6 +108,6 @@ def test_static_rollouts_of_every_budget_share_one_decoder_shape():
         rollout = StaticRollout(TASK, horizon, temperature=1.0, seed=0)
         out = rollout(prompts, trainer)
         (decoder,) = rollout.decoders.values()
-        shapes.add((decoder.rows, decoder.prompt_length, decoder.capacity))
+        shapes.add((decoder.rows, decoder.prompt_length, decoder.capacity, decoder.windows))
         assert len(out["completion_ids"]) == 4 and max(map(len, out["completion_ids"])) <= horizon
-    assert shapes == {(4, TASK.prompt_length + 2, 3 * H)}
+    assert shapes == {(4, TASK.prompt_length + 2, 3 * H, 1)}

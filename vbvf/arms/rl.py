@@ -28,6 +28,8 @@ from vbvf.policies.lm import evaluating, generated_mask, never_emitted, prompt_i
 from vbvf.policies.static_decode import StaticDecoder
 from vbvf.tasks.planted import PlantedTask
 
+ROLLOUT_WINDOWS = 1  # graphs per GRPO rollout decoder (StaticRollout)
+
 
 def prompt_dataset(task: PlantedTask, prompts: np.ndarray) -> Dataset:
     """One row per prompt: the text ``<bos> x_1 .. x_k <sep>``, which trl tokenises, and the digits,
@@ -106,7 +108,11 @@ class StaticRollout:
         heads = torch.as_tensor(ids, device=next(model.parameters()).device)
         if len(heads) not in self.decoders:  # one shape for every H of a run (task_decoder): compiled once per
             # process (the first GRPO step took 24 s against 0.6 s for the others on an H100, docs/PERFORMANCE.md)
-            self.decoders[len(heads)] = task_decoder(model, task, len(heads), heads.shape[1], self.temperature)
+            # one graph, not the sampler's cache windows: at 128 rows a token's step is bound by its kernels'
+            # latency, not by reading the cache; with four windows the rollout took 0.386 s a step, no faster
+            # than one graph's 0.349 s, and the first step 55 s against 15 (H100, docs/PERFORMANCE.md)
+            self.decoders[len(heads)] = task_decoder(model, task, len(heads), heads.shape[1], self.temperature,
+                                                     windows=ROLLOUT_WINDOWS)
         with evaluating(model):
             out = self.decoders[len(heads)].sample(heads, self.horizon, self.seed * 1_000_003 + self.calls).cpu().numpy()
         self.calls += 1

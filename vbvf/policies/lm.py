@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM
 
-from vbvf.policies.static_decode import StaticDecoder
+from vbvf.policies.static_decode import WINDOWS, StaticDecoder
 from vbvf.tasks.planted import PlantedTask
 
 
@@ -56,14 +56,15 @@ def never_emitted(task: PlantedTask) -> list[int]:
     return [task.bos, task.sep, task.pad]
 
 
-def task_decoder(model, task: PlantedTask, rows: int, prompt_length: int, temperature: float) -> StaticDecoder:
+def task_decoder(model, task: PlantedTask, rows: int, prompt_length: int, temperature: float,
+                 windows: int = WINDOWS) -> StaticDecoder:
     """A ``StaticDecoder`` of ``model`` for the task's tokens, compiled when the model is on a GPU. Its cache
     fills the model's whole position table, so every budget H of a run uses one decoder shape, compiled
-    once per process (sampling and GRPO rollouts alike)."""
+    once per process (sampling and GRPO rollouts alike); ``windows`` graphs per shape."""
     device = next(model.parameters()).device
     capacity = model.config.n_positions - prompt_length
     return StaticDecoder(model, rows, prompt_length, capacity, task.eos, task.pad, never_emitted(task), temperature,
-                         compile=device.type == "cuda")
+                         compile=device.type == "cuda", windows=windows)
 
 
 def generated_mask(task: PlantedTask, traces: np.ndarray) -> np.ndarray:
