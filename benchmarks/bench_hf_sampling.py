@@ -30,7 +30,6 @@ row (torch.profiler, top ops by own device time).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import random
@@ -170,9 +169,6 @@ def run_mode(sampler: HFSampler, mode: str, prompts: list[str], params: Sampling
         static_decode.use_decode_attention = (lambda model: False) if kind == "decoder_sdpa" else DECODE_ATTENTION
         sampler.decode_windows = 1 if kind == "decoder_whole" else static_decode.WINDOWS
         sampler._decoder = None  # each mode builds its decoder (the compiled step of a shape is reused)
-        gc.collect()  # the replaced decoder's static KV cache goes back to the card before the new one is built
-        if sampler.device.startswith("cuda"):
-            torch.cuda.empty_cache()
         draw = sampler.sample
     else:
         raise ValueError(f"--modes: unknown mode {mode!r} ({MODES})")
