@@ -62,7 +62,8 @@ class TrainConfig:
     # let SDPA pick cuDNN's attention kernels while training on a GPU. Off: cuDNN's bf16 attention
     # backward is reported to turn gradients NaN after many healthy steps (trl#7181, pocket-tts#264:
     # torch-only repro, clean with the kernel disabled); the paper base diverged that way in bf16
-    # (docs/PERFORMANCE.md), not yet shown to be this kernel. Flash / memory-efficient kernels stand in
+    # (NaN at step 1,200) and ran clean to its target without it (docs/PERFORMANCE.md "bf16 A/B"; one
+    # run each, so consistent with this kernel, not proof). Flash / memory-efficient kernels stand in
     cudnn_attention: bool = False
 
 
