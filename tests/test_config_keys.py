@@ -12,7 +12,6 @@ import ast
 import inspect
 import re
 from functools import cache
-from pathlib import Path
 
 import pytest
 from hydra.utils import get_object

@@ -57,7 +57,7 @@ def test_procedural_base_run_writes_results_and_prints_table(tmp_path):
     assert results["horizons"] == [8, 32]
     assert results["sample_counts"] == {"test_prompts": 30, "samples_per_prompt": 16}
     assert set(results["base_stats"]) == {"8", "32"}
-    for horizon, stats in results["base_stats"].items():
+    for stats in results["base_stats"].values():
         j = stats["J"]
         assert j["low"] <= j["value"] <= j["high"] and all(math.isfinite(j[k]) for k in ("low", "high"))
         assert 0 <= stats["J_norm"]["value"] <= 1

@@ -62,7 +62,7 @@ def test_math_arms_smoke_produces_both_arms_and_resumes(setup, smoke):
     for stats in first["arms"]["vf"].values():
         assert 0 <= stats["accuracy"] <= 1 and 0 < stats["tokens_mean"] and 0 <= stats["J_norm"]["value"] <= 1
     assert list(first["arms"]) == ["vf", "majority_vote", "weighted_best_of_n", "best_of_n", "pass_at_n"]
-    for method, per_h in list(first["arms"].items())[1:]:
+    for per_h in list(first["arms"].values())[1:]:
         assert list(per_h) == horizons and [s["N"] for s in per_h.values()] == [1, 2]
     assert first["arm_roles"] == {"vf": "vf", "majority_vote": "control", "weighted_best_of_n": "vb", "best_of_n": "vb",
                                   "pass_at_n": "control"}  # conf/arms/math.yaml

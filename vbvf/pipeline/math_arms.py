@@ -103,7 +103,7 @@ def check_disjoint_ranges(cfg: dict) -> None:
 
 def check_problem_counts(cfg: dict, n_train: int) -> None:
     """Enough training problems for every slice of data.train."""
-    for key, (start, end) in problem_ranges(cfg).items():
+    for key, (_, end) in problem_ranges(cfg).items():
         if n_train < end:
             raise ValueError(f"{key}: needs data.train problems up to {end} but data.train holds only {n_train} problems")
 
