@@ -6,7 +6,9 @@
 # First the base, alone (every arm off), so that a base that fails (it diverged in bf16 on an H100)
 # fails once. Then the arms as parallel processes, each the same `experiment=didactic_paper` with only
 # some arms left on: VF and its expert control; VB-RL; the true-reward RL control (with their
-# progress-reward twins where enabled); on a card under 100 GiB the two RL arms share one process.
+# progress-reward twins where enabled); on a card under 100 GiB the two RL arms share one process
+# unless SPLIT_RL=1 (three processes on any card: each holds ~20 GB at most by the sizes of its
+# models, optimiser and static KV caches, an estimate, not a measurement).
 # They share the stage cache (.vbvf_cache/paper) and its locks (the verifier is trained once); the
 # small GPT-2 leaves the card idle between its short kernels, which the other processes fill. Once
 # every process has finished, a last run with every arm finds each stage cached (BoN and the optimal
@@ -29,7 +31,7 @@ only() {  # the named arm switches keep their configured values, every other one
 memory_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1)
 declare -A groups=([vf]="vf.enabled vf.expert_control" [vb_rl]="vb.rl.enabled vb.rl.progress.enabled"
                    [rl_true]="vb.rl.true_reward_control vb.rl.progress.true_control")
-if (( memory_mib < 100 * 1024 )); then
+if (( memory_mib < 100 * 1024 )) && [[ ${SPLIT_RL:-0} != 1 ]]; then
   groups=([vf]="vf.enabled vf.expert_control" [rl]="vb.rl.enabled vb.rl.progress.enabled vb.rl.true_reward_control vb.rl.progress.true_control")
 fi
 runs="$out/runs/$mixture"
@@ -45,8 +47,13 @@ report() {  # what each process did, its finished arms and stage seconds; then t
     python benchmarks/paper_run_summary.py "$runs/$group"
   done
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
+  echo "peak memory.used so far: $(cut -d, -f2 "$runs/gpu.log" | sort -n | tail -1) (of $memory_mib MiB)"
   tar czf "$out/paper_arms_$mixture.tar.gz" -C "$out" runs
 }
+# the card's memory and utilisation every 10 s, for the report (what the processes really hold)
+nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv,noheader -l 10 >> "$runs/gpu.log" 2>&1 &
+monitor=$!
+trap 'kill $monitor 2>/dev/null' EXIT
 echo "$(date -u +%H:%M:%S) $mixture: the base, then ${#groups[@]} processes (${!groups[*]}) on a card of $memory_mib MiB, $limit s"
 # the base alone first (every arm off): a base that fails (diverges) fails once, not once per process
 # shellcheck disable=SC2046
