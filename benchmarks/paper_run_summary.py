@@ -2,7 +2,7 @@
 
     python benchmarks/paper_run_summary.py RUN_DIR [RUN_DIR ...]
 
-Reads ``results.json``, else ``results.partial.json`` (an interrupted run's finished arms); used by
+Reads ``results.json``, else ``results.partial.json`` (an interrupted run's finished arms, and the finished H of the arm it stopped in); used by
 the device scripts to summarise a lease's runs in their output.
 """
 
@@ -17,7 +17,9 @@ def summary(run_dir: Path) -> str:
         if path.exists():
             results = json.loads(path.read_text())
             seconds = {k: round(v, 1) for k, v in results.get("stages", {}).get("seconds", {}).items()}
-            return (f"{run_dir}: {name} arms {list(results.get('arms', {}))} pending {results.get('pending_arms')}\n"
+            in_progress = {arm: list(by_h) for arm, by_h in results.get("arms_in_progress", {}).items()}
+            return (f"{run_dir}: {name} arms {list(results.get('arms', {}))} pending {results.get('pending_arms')}"
+                    f" in progress (finished H) {in_progress}\n"
                     f"  stage seconds {seconds}")
     return f"{run_dir}: no results.json, no results.partial.json"
 

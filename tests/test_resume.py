@@ -107,6 +107,29 @@ def test_raise_inside_a_stage_then_resume(tmp_path, request, reference, monkeypa
     assert comparable(resumed) == comparable(reference)
 
 
+def test_interrupt_inside_an_arm_keeps_its_finished_horizons(tmp_path, request, monkeypatch):
+    """An arm stopped at its second H still reports its first in ``arms_in_progress``, equal to what
+    the resumed run reports for that H."""
+    two_h = ("eval.horizons=[4,8]",)
+    real = arms_module.ArmRunner.rl
+
+    def stop_at_8(self, horizon, verifier, progress=False):
+        if horizon == 8 and verifier is not None:
+            raise KeyboardInterrupt("time limit")
+        return real(self, horizon, verifier, progress)
+
+    monkeypatch.setattr(arms_module.ArmRunner, "rl", stop_at_8)
+    with pytest.raises(KeyboardInterrupt):
+        run_in_process(request, tmp_path / "cache", tmp_path / "run", two_h)
+    partial = json.loads((tmp_path / "run" / "results.partial.json").read_text())
+    assert list(partial["arms"]) == ["vf", "vb_bon@2"] and "vb_rl" in partial["pending_arms"]
+    assert list(partial["arms_in_progress"]) == ["vb_rl"] and list(partial["arms_in_progress"]["vb_rl"]) == ["4"]
+    monkeypatch.setattr(arms_module.ArmRunner, "rl", real)
+    resumed = run_in_process(request, tmp_path / "cache", tmp_path / "run", two_h)
+    assert partial["arms_in_progress"]["vb_rl"]["4"] == resumed["arms"]["vb_rl"]["4"]
+    assert partial["arms"]["vf"] == resumed["arms"]["vf"]
+
+
 def test_sigkill_mid_run_then_resume(tmp_path, request, reference):
     cache = tmp_path / "cache"
     cmd = [sys.executable, "-m", "vbvf.run", *SMOKE, f"cache_dir={cache}", f"hydra.run.dir={tmp_path / 'killed'}"]

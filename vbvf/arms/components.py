@@ -36,6 +36,9 @@ class DidacticRunner(Protocol):
 
     fits: dict[str, dict | None]
 
+    def finished(self, arm: str, horizon: int, summary: dict) -> dict:
+        """Record one arm's summary at one H as soon as it exists (an interrupted run reports it); returns it."""
+
     def vf(self, horizon: int) -> dict: ...
     def vf_expert(self) -> Path: ...
     def evaluate(self, model_dir: Path, horizon: int) -> tuple[np.ndarray, np.ndarray]: ...
@@ -54,7 +57,7 @@ class VF:
     role = "vf"
 
     def run(self, runner: DidacticRunner, horizons: list[int]) -> dict:
-        return {"vf": {str(h): runner.vf(h) for h in horizons}}
+        return {"vf": {str(h): runner.finished("vf", h, runner.vf(h)) for h in horizons}}
 
 
 @dataclass
@@ -67,7 +70,8 @@ class ExpertControl:
     def run(self, runner: DidacticRunner, horizons: list[int]) -> dict:
         expert = runner.vf_expert()
         runner.fits["vf_expert"] = read_fit(expert)
-        return {"vf_expert": {str(h): runner.summary(*runner.evaluate(expert, h), h) for h in horizons}}
+        return {"vf_expert": {str(h): runner.finished("vf_expert", h, runner.summary(*runner.evaluate(expert, h), h))
+                              for h in horizons}}
 
 
 @dataclass
@@ -93,7 +97,8 @@ class RL:
 
     def run(self, runner: DidacticRunner, horizons: list[int]) -> dict:
         verifier = runner.trained_verifier() if self.role == "vb" else None
-        return {self.name: {str(h): runner.rl(h, verifier, progress=self.progress) for h in horizons}}
+        return {self.name: {str(h): runner.finished(self.name, h, runner.rl(h, verifier, progress=self.progress))
+                            for h in horizons}}
 
 
 @dataclass
@@ -115,6 +120,11 @@ def configured_arms(nodes: Sequence) -> list[Arm]:
     return [arm for arm in arms if arm.enabled]
 
 
+def arm_label(arm: Arm) -> str:
+    """How ``pending_arms`` names an arm: its ``name`` where it has one (the RL arms), else its class."""
+    return getattr(arm, "name", type(arm).__name__)
+
+
 def run_in_order(arms: list[Arm], runner: Any, horizons: list[int],
                  after_each: Callable[[dict, dict, list[str]], None] | None = None) -> tuple[dict, dict]:
     """Run ``arms`` in order with the testbed's ``runner``: ``({arm name: {str(H): summary}}, {arm name:
@@ -126,5 +136,5 @@ def run_in_order(arms: list[Arm], runner: Any, horizons: list[int],
         summaries |= named
         roles |= dict.fromkeys(named, arm.role)
         if after_each is not None:
-            after_each(summaries, roles, [getattr(a, "name", type(a).__name__) for a in arms[done:]])
+            after_each(summaries, roles, [arm_label(a) for a in arms[done:]])
     return summaries, roles

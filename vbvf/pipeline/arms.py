@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM
 
 from vbvf.arms.bon import best_of_n, candidate_budget, candidate_tiers
-from vbvf.arms.components import configured_arms, run_in_order
+from vbvf.arms.components import arm_label, configured_arms, run_in_order
 from vbvf.arms.progress import ProgressReward, true_values, verifier_values
 from vbvf.arms.rewards import RewardFn, true_reward, verifier_reward
 from vbvf.arms.rl import rl_finetune
@@ -80,7 +80,16 @@ class ArmRunner:
         self.base_id = f"{Path(base.model_dir).parent.name}/{Path(base.model_dir).name}"
         self.sampler = plain(cfg.sampler)
         self.fits: dict[str, dict | None] = {}  # fit.json of every trained stage, by arm (and H)
+        self.per_horizon: dict[str, dict[str, dict]] = {}  # each arm's summaries so far, by H
+        self.after_horizon: Callable[[], None] | None = None  # called after each of them
         self._verifier: Verifier | None = None
+
+    def finished(self, arm: str, horizon: int, summary: dict) -> dict:
+        """Keep one arm's summary at one H, then tell ``after_horizon`` (the run's partial results)."""
+        self.per_horizon.setdefault(arm, {})[str(horizon)] = summary
+        if self.after_horizon is not None:
+            self.after_horizon()
+        return summary
 
     def key(self, **extra) -> dict:
         return {"base": self.base_id, "n": self.cfg.data.n, "seed": self.cfg.seed, **extra}
@@ -324,16 +333,23 @@ def run_arms(task: PlantedTask, base: LMPolicy, cache: StageCache, cfg: DictConf
     ``['arm_roles']``, ``['fits']``, ``['gaps']`` and ``['data_budget']``.
 
     ``after_arm`` sees ``results`` after each arm, with the arms so far and ``pending_arms`` (the
-    names of the arms still to run): the run writes it as ``results.partial.json``, so an interrupted run on a
-    lent machine whose stage cache is lost with it still brings back every finished arm."""
-    runner = ArmRunner(task, base, cache, cfg)
+    names of the arms still to run), and again after each H of an arm still running, whose summaries
+    so far are ``arms_in_progress``: the run writes it as ``results.partial.json``, so an interrupted
+    run on a lent machine whose stage cache is lost with it still brings back every finished arm and H."""
+    runner, enabled = ArmRunner(task, base, cache, cfg), configured_arms(cfg.arms)
+    done: dict = {"arms": {}, "arm_roles": {}, "pending_arms": [arm_label(arm) for arm in enabled]}
+
+    def write() -> None:
+        in_progress = {arm: by_h for arm, by_h in runner.per_horizon.items() if arm not in done["arms"]}
+        after_arm(results | done | {"arms_in_progress": in_progress, "fits": runner.fits, "stages": cache.summary()})
 
     def so_far(arms: dict, roles: dict, pending: list[str]) -> None:
-        after_arm(results | {"arms": arms, "arm_roles": roles, "fits": runner.fits, "stages": cache.summary(),
-                             "pending_arms": pending})
+        done.update(arms=dict(arms), arm_roles=dict(roles), pending_arms=pending)
+        write()
 
-    arms, roles = run_in_order(configured_arms(cfg.arms), runner, list(cfg.eval.horizons),
-                               so_far if after_arm is not None else None)
+    if after_arm is not None:
+        runner.after_horizon = write
+    arms, roles = run_in_order(enabled, runner, list(cfg.eval.horizons), so_far if after_arm is not None else None)
     results["arms"] = arms
     results["arm_roles"] = roles
     results["fits"] = runner.fits
