@@ -48,6 +48,8 @@ report() {  # what each process did, its finished arms and stage seconds; then t
   done
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
   echo "peak memory.used so far: $(cut -d, -f2 "$runs/gpu.log" | sort -n | tail -1) (of $memory_mib MiB)"
+  local fit  # the finished base's fit (held-out curve, stop reason), which the stage cache keeps on the machine
+  for fit in .vbvf_cache/paper/base_lm/*/fit.json; do [[ -f "$fit" ]] && cp "$fit" "$runs/base_fit.json"; done
   tar czf "$out/paper_arms_$mixture.tar.gz" -C "$out" runs
 }
 # the card's memory and utilisation every 10 s, for the report (what the processes really hold)
