@@ -5,15 +5,16 @@
 # (EXPERIMENT=didactic_smoke runs the same split on the CPU in a minute, with a stub nvidia-smi on PATH.)
 # First the base, alone (every arm off), so that a base that fails (it diverged in bf16 on an H100)
 # fails once. Then the arms as parallel processes, each the same `experiment=didactic_paper` with only
-# some arms left on: VF and its expert control; VB-RL; the true-reward RL control (with their
+# some arms left on: VF, its expert control, BoN and the optimal control; VB-RL; the true-reward RL control (with their
 # progress-reward twins where enabled); on a card under 100 GiB the two RL arms share one process
 # unless SPLIT_RL=1 (three processes on any card: each holds ~20 GB at most by the sizes of its
 # models, optimiser and static KV caches, an estimate, not a measurement).
 # They share the stage cache (.vbvf_cache/paper) and its locks (the verifier is trained once); the
 # small GPT-2 leaves the card idle between its short kernels, which the other processes fill. Once
-# every process has finished, a last run with every arm finds each stage cached (BoN and the optimal
-# control are computed there) and writes the mixture's results.json: the same stages, keys and seeds
-# as one process would use, so the same results (tests/test_resume.py). At the time limit each
+# every process has finished, a last run with every arm finds each stage cached (base samples,
+# evaluations and BoN candidates included: it samples nothing) and writes the mixture's results.json:
+# the same stages, keys and seeds as one process would use, so the same results (tests/test_resume.py).
+# A process stopped mid-arm reports that arm's finished H (results.partial.json). At the time limit each
 # process is stopped with SIGINT: a training stage saves the step in flight (vbvf/arms/interrupt.py),
 # and a rerun of this script on the same warm machine resumes every stage where it stopped.
 # Writes OUT/paper_arms_MIXTURE.tar.gz (each process's log and results, the assembled results.json and figure).
@@ -29,10 +30,10 @@ only() {  # the named arm switches keep their configured values, every other one
   done
 }
 memory_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1)
-declare -A groups=([vf]="vf.enabled vf.expert_control" [vb_rl]="vb.rl.enabled vb.rl.progress.enabled"
+declare -A groups=([vf]="vf.enabled vf.expert_control vb.bon.enabled controls.optimal" [vb_rl]="vb.rl.enabled vb.rl.progress.enabled"
                    [rl_true]="vb.rl.true_reward_control vb.rl.progress.true_control")
 if (( memory_mib < 100 * 1024 )) && [[ ${SPLIT_RL:-0} != 1 ]]; then
-  groups=([vf]="vf.enabled vf.expert_control" [rl]="vb.rl.enabled vb.rl.progress.enabled vb.rl.true_reward_control vb.rl.progress.true_control")
+  groups=([vf]="vf.enabled vf.expert_control vb.bon.enabled controls.optimal" [rl]="vb.rl.enabled vb.rl.progress.enabled vb.rl.true_reward_control vb.rl.progress.true_control")
 fi
 runs="$out/runs/$mixture"
 mkdir -p "$runs"

@@ -15,6 +15,7 @@ from tests.conftest import ROOT, cli_env, load_results
 from vbvf.pipeline import arms as arms_module
 from vbvf.pipeline import didactic
 from vbvf.pipeline.stages import DONE, StageCache
+from vbvf.policies.lm import LMPolicy
 
 SMOKE = ["experiment=didactic_smoke", "vf.expert_control=false", "eval.horizons=[4]", "vb.bon.n_grid=[2]"]
 
@@ -47,18 +48,25 @@ ARM_SWITCHES = ("vf.enabled", "vb.bon.enabled", "vb.rl.enabled", "vb.rl.true_rew
                 "vb.rl.progress.enabled", "vb.rl.progress.true_control")
 
 
-def test_arms_split_across_jobs_assemble_the_single_run(tmp_path, request, reference):
+def test_arms_split_across_jobs_assemble_the_single_run(tmp_path, request, reference, monkeypatch):
     """benchmarks/device_paper_arms.sh runs a study's arms in separate jobs on one cache, then one run with
-    every arm: no stage key may depend on which arms a job runs, so that run trains nothing and reports
-    what one uninterrupted run reports."""
+    every arm: no stage key may depend on which arms a job runs, so that run trains nothing, samples
+    nothing (base samples, evaluations and BoN candidates are cached stages) and reports what one
+    uninterrupted run reports."""
     cache = tmp_path / "cache"
-    for group in (("vf.enabled",), ("vb.rl.enabled", "vb.rl.progress.enabled"),
+    for group in (("vf.enabled", "vb.bon.enabled", "controls.optimal"), ("vb.rl.enabled", "vb.rl.progress.enabled"),
                   ("vb.rl.true_reward_control", "vb.rl.progress.true_control")):
         off = [f"{switch}=false" for switch in ARM_SWITCHES if switch not in group]
         part = run_in_process(request, cache, tmp_path / group[0], tuple(off))
-        assert part["arms"] and set(part["arms"]) <= {"vf", "vb_rl", "vb_progress", "rl_true", "rl_true_progress"}
+        assert part["arms"] and set(part["arms"]) <= {"vf", "vb_bon@1", "vb_bon@2", "optimal", "vb_rl", "vb_progress",
+                                                      "rl_true", "rl_true_progress"}
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("the assembly sampled a model: a stage it needs is not cached")
+
+    monkeypatch.setattr(LMPolicy, "sample", no_sampling)
     assembled = run_in_process(request, cache, tmp_path / "all")
-    assert assembled["stages"]["computed"] == []  # BoN and the optimal control are computed, not cached stages
+    assert assembled["stages"]["computed"] == []
     assert comparable(assembled) == comparable(reference)
 
 

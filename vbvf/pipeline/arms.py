@@ -210,18 +210,10 @@ class ArmRunner:
             self.fits["verifier"] = read_fit(self._verifier.model_dir)
         return self._verifier
 
-    def bon(self, verifier: TraceVerifier) -> dict[str, dict]:
+    def bon(self, verifier: Verifier) -> dict[str, dict]:
         """BoN@N at every H with N candidates of ⌊H/N⌋ tokens (``vbvf.arms.bon``), from one nested pool."""
-        bon, m = self.cfg.vb.bon, self.cfg.eval.samples_per_prompt
-        n_max, horizon_max = max(bon.n_grid), max(self.cfg.eval.horizons)
-        pool = self.bon_pool(m, n_max, horizon_max)
-        # per candidate budget h, the candidates that some (H, N) with ⌊H/N⌋ = h needs: scored once
-        needed: dict[int, int] = {}
-        for horizon in self.cfg.eval.horizons:
-            for n in bon.n_grid:
-                h = candidate_budget(horizon, n)
-                needed[h] = max(needed.get(h, 0), n)
-        cut = {h: self.candidates(verifier, pool[:, :, :n, :h]) for h, n in needed.items()}
+        bon = self.cfg.vb.bon
+        cut = self.bon_candidates(verifier)
         out: dict[str, dict] = {f"vb_bon@{n}": {} for n in bon.n_grid}
         for horizon in self.cfg.eval.horizons:
             for n in bon.n_grid:
@@ -232,6 +224,30 @@ class ArmRunner:
                 out[f"vb_bon@{n}"][str(horizon)] = stats | {"candidates": n, "candidate_budget": h,
                                                             "return_convention": bon.return_convention}
         return out
+
+    def bon_candidates(self, verifier: Verifier) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per candidate budget h, the (scores, solve times, tokens) of the candidates that some (H, N)
+        with ⌊H/N⌋ = h needs, [prompts, m, N, ...], each scored once: a cached stage (``bon_candidates``),
+        so a run that finds it (the assembly of arms run in parallel jobs) neither samples nor scores."""
+        bon, m = self.cfg.vb.bon, self.cfg.eval.samples_per_prompt
+        horizons, n_grid = list(self.cfg.eval.horizons), list(bon.n_grid)
+        needed: dict[int, int] = {}
+        for horizon in horizons:
+            for n in n_grid:
+                h = candidate_budget(horizon, n)
+                needed[h] = max(needed.get(h, 0), n)
+        key = self.key(verifier=f"{verifier.model_dir.parent.name}/{verifier.model_dir.name}", m=m, horizons=horizons,
+                       n_grid=n_grid, pool=bon.pool, sampler=self.sampler)
+
+        def produce(out: Path) -> None:
+            pool = self.bon_pool(m, max(n_grid), max(horizons))
+            arrays = {}
+            for h, n in needed.items():
+                arrays[f"scores_{h}"], arrays[f"t_{h}"], arrays[f"tokens_{h}"] = self.candidates(verifier, pool[:, :, :n, :h])
+            np.savez(out / "candidates.npz", **arrays)
+
+        data = np.load(self.cache.run("bon_candidates", key, produce) / "candidates.npz")
+        return {h: (data[f"scores_{h}"], data[f"t_{h}"], data[f"tokens_{h}"]) for h in needed}
 
     def bon_pool(self, m: int, n_max: int, horizon_max: int) -> np.ndarray:
         """The nested pool [prompts, m, N_max, H_max]: every candidate sampled to H_max (``full``) or each
