@@ -75,3 +75,30 @@ def test_policies_and_verifiers_satisfy_their_declared_protocols():
                           (HFScorer, OutcomeScorer), (HFScorer, ProcessScorer), (ArmRunner, DidacticRunner), (MathArms, MathRunner)):
         methods = [name for name, value in vars(protocol).items() if callable(value) and not name.startswith("_")]
         assert methods and all(callable(getattr(cls, name, None)) for name in methods), (cls, protocol)
+
+
+def test_traces_match_the_step_by_step_definition():
+    """The vectorised sampler against μ_γ written out step by step from the same waits and digits."""
+    from vbvf.policies.procedural import sample_expert_traces
+
+    task = PlantedTask(vocab_size=6, prompt_length=3, n_train=30, n_test=10, seed=2)
+    gold = task.gold(task.train_prompts)
+    gammas = np.random.default_rng(0).choice([1.0, 0.5, 0.1, 0.0], size=len(gold))
+    horizon, n, k = 12, len(gold), task.prompt_length
+    traces = sample_expert_traces(task, gold, gammas, horizon, np.random.default_rng(3))
+    rng = np.random.default_rng(3)  # the same draws, in the same order
+    done = np.cumsum(rng.geometric(progress_probability(gammas, task.vocab_size)[:, None], size=(n, k)), axis=1)
+    other = rng.integers(0, task.vocab_size - 1, size=(n, horizon))
+    for row in range(n):
+        for step in range(1, horizon + 1):
+            completed = int((done[row] < step).sum())
+            if step in done[row]:
+                expected = gold[row, completed]  # the next gold token, emitted
+            elif step == done[row, -1] + 1:
+                expected = task.eos
+            elif step > done[row, -1] + 1:
+                expected = task.pad
+            else:  # no progress: a digit other than the needed one
+                expected = other[row, step - 1] + (other[row, step - 1] >= gold[row, completed])
+            assert traces[row, step - 1] == expected, (row, step)
+    assert (traces == task.eos).any() and (traces == task.pad).any() and (done[:, -1] > horizon).any()
