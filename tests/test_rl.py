@@ -111,3 +111,31 @@ def test_static_rollouts_of_every_budget_share_one_decoder_shape():
         shapes.add((decoder.rows, decoder.prompt_length, decoder.capacity, decoder.windows))
         assert len(out["completion_ids"]) == 4 and max(map(len, out["completion_ids"])) <= horizon
     assert shapes == {(4, TASK.prompt_length + 2, 3 * H, 1)}
+
+
+def test_a_grpo_step_runs_one_policy_and_one_reference_forward(tmp_path, one_thread, monkeypatch):
+    """The trainer's share of a GRPO step is the policy's forward and backward plus the reference's
+    forward (β > 0): trl adds no forward for old log-probabilities at num_iterations = 1
+    (docs/PERFORMANCE.md, GRPO step), and the static rollout's decoder calls are the rest."""
+    from transformers import GPT2Model
+
+    sft_base(tmp_path / "base", TASK.train_prompts)
+    calls: list[tuple[int, bool, tuple]] = []
+    forward = GPT2Model.forward
+
+    def counted(self, *args, **kwargs):
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        calls.append((id(self), torch.is_grad_enabled(), tuple(ids.shape)))
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(GPT2Model, "forward", counted)
+    steps, cfg = 3, RLConfig(max_steps=3, batch_size=4, num_generations=8, learning_rate=3e-3, beta=0.05, rollout="static")
+    rl_finetune(tmp_path / "base", TASK, TASK.train_prompts, true_reward(TASK, H), H, cfg, tmp_path / "rl", seed=0)
+    rows, head = cfg.batch_size * cfg.num_generations, TASK.prompt_length + 2  # a prompt is bos, x, sep
+    assert {shape[0] for _, _, shape in calls} == {rows}
+    with_grad = [c for c in calls if c[1]]
+    full_without_grad = [c for c in calls if not c[1] and c[2][1] > head]  # prompt and completions, no grad
+    assert len(with_grad) == steps and len({c[0] for c in with_grad}) == 1  # the policy, once a step
+    assert len(full_without_grad) == steps and with_grad[0][0] not in {c[0] for c in full_without_grad}  # the reference
+    # the rest is the rollout's decoder: its prefill of the prompt, then one token at a time
+    assert all(c[2][1] in (head, 1) for c in calls if c not in with_grad + full_without_grad)
