@@ -237,7 +237,8 @@ class ArmRunner:
                 h = candidate_budget(horizon, n)
                 needed[h] = max(needed.get(h, 0), n)
         key = self.key(verifier=f"{verifier.model_dir.parent.name}/{verifier.model_dir.name}", m=m, horizons=horizons,
-                       n_grid=n_grid, pool=bon.pool, sampler=self.sampler)
+                       n_grid=n_grid, pool=bon.pool, sampler=self.sampler,
+                       score_batch_size=self.cfg.vb.verifier.score_batch_size)  # batching can move bf16 scores
 
         def produce(out: Path) -> None:
             pool = self.bon_pool(m, max(n_grid), max(horizons))
