@@ -32,8 +32,9 @@ only() {  # the named arm switches keep their configured values, every other one
 memory_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1)
 declare -A groups=([vf]="vf.enabled vf.expert_control vb.bon.enabled controls.optimal" [vb_rl]="vb.rl.enabled vb.rl.progress.enabled"
                    [rl_true]="vb.rl.true_reward_control vb.rl.progress.true_control")
-if (( memory_mib < 100 * 1024 )) && [[ ${SPLIT_RL:-0} != 1 ]]; then
-  groups=([vf]="vf.enabled vf.expert_control vb.bon.enabled controls.optimal" [rl]="vb.rl.enabled vb.rl.progress.enabled vb.rl.true_reward_control vb.rl.progress.true_control")
+if (( memory_mib < 100 * 1024 )) && [[ ${SPLIT_RL:-0} != 1 ]]; then  # the two RL processes become one
+  groups[rl]="${groups[vb_rl]} ${groups[rl_true]}"
+  unset 'groups[vb_rl]' 'groups[rl_true]'
 fi
 runs="$out/runs/$mixture"
 mkdir -p "$runs"

@@ -29,7 +29,7 @@ from vbvf.arms.vf import expert_traces, rejection_sample
 from vbvf.config import HeldOutTrainConfig, RLConfig
 from vbvf.models.gpt2 import build_tokenizer
 from vbvf.pipeline.seeding import stage_seed
-from vbvf.pipeline.stages import StageCache
+from vbvf.pipeline.stages import StageCache, stage_label
 from vbvf.policies.lm import LMPolicy, generated_tokens, token_nll, trace_examples
 from vbvf.policies.protocols import TracePolicy, TraceVerifier
 from vbvf.stats import paired_difference_ci, performance
@@ -77,7 +77,7 @@ class ArmRunner:
         self.task, self.base, self.cache, self.cfg = task, base, cache, cfg
         self.train_prompts = task.train_prompts[: cfg.data.n]
         self.test_prompts = task.test_prompts
-        self.base_id = f"{Path(base.model_dir).parent.name}/{Path(base.model_dir).name}"
+        self.base_id = stage_label(base.model_dir)
         self.sampler = plain(cfg.sampler)
         self.fits: dict[str, dict | None] = {}  # fit.json of every trained stage, by arm (and H)
         self.per_horizon: dict[str, dict[str, dict]] = {}  # each arm's summaries so far, by H
@@ -134,7 +134,7 @@ class ArmRunner:
 
     def evaluate(self, model_dir: Path, horizon: int) -> tuple[np.ndarray, np.ndarray]:
         """Sample a trained policy on the test prompts at budget H: (solve times, tokens), cached."""
-        key = {"model": f"{model_dir.parent.name}/{model_dir.name}", "horizon": horizon,
+        key = {"model": stage_label(model_dir), "horizon": horizon,
                "m": self.cfg.eval.samples_per_prompt, "seed": self.cfg.seed, "sampler": self.sampler}
         seed = stage_seed(self.cfg.seed, f"eval/{horizon}")
 
@@ -236,7 +236,7 @@ class ArmRunner:
             for n in n_grid:
                 h = candidate_budget(horizon, n)
                 needed[h] = max(needed.get(h, 0), n)
-        key = self.key(verifier=f"{verifier.model_dir.parent.name}/{verifier.model_dir.name}", m=m, horizons=horizons,
+        key = self.key(verifier=stage_label(verifier.model_dir), m=m, horizons=horizons,
                        n_grid=n_grid, pool=bon.pool, sampler=self.sampler,
                        score_batch_size=self.cfg.vb.verifier.score_batch_size)  # batching can move bf16 scores
 
@@ -293,7 +293,7 @@ class ArmRunner:
         A progress arm uses the same seed as its outcome-reward twin, so both start from the same rollouts.
         """
         train = plain(self.cfg.vb.rl.train)
-        reward_kind = "true" if verifier is None else f"verifier:{verifier.model_dir.parent.name}/{verifier.model_dir.name}"
+        reward_kind = "true" if verifier is None else f"verifier:{stage_label(verifier.model_dir)}"
         key = self.key(horizon=horizon, reward=reward_kind, train=train)
         if progress:
             settings = self.cfg.vb.rl.progress

@@ -25,7 +25,7 @@ from vbvf.pipeline.figures import plot_run
 from vbvf.pipeline.report import print_results
 from vbvf.pipeline.results import results_header
 from vbvf.pipeline.seeding import stage_seed
-from vbvf.pipeline.stages import StageCache
+from vbvf.pipeline.stages import StageCache, stage_label
 from vbvf.policies.lm import DECODES, LMPolicy
 from vbvf.policies.mixture_value import VALUE_KINDS
 from vbvf.policies.procedural import ProceduralPolicy
@@ -85,8 +85,7 @@ def base_solve_times(task: PlantedTask, base, cache: StageCache, cfg: DictConfig
     prompts, m = task.test_prompts, cfg.eval.samples_per_prompt
     if not isinstance(base, LMPolicy):
         return sample_solve_times(task, base, prompts, m, horizon, seed)[0]
-    model_dir = Path(base.model_dir)
-    key = {"model": f"{model_dir.parent.name}/{model_dir.name}", "horizon": horizon, "m": m, "seed": seed,
+    key = {"model": stage_label(base.model_dir), "horizon": horizon, "m": m, "seed": seed,
            "sampler": OmegaConf.to_container(cfg.sampler, resolve=True)}
 
     def produce(out: Path) -> None:

@@ -41,6 +41,12 @@ DONE = "DONE"
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
+def stage_label(directory: str | Path) -> str:
+    """``<stage>/<key hash>`` of a finished stage's directory: how a later stage's key names what it builds on."""
+    directory = Path(directory)
+    return f"{directory.parent.name}/{directory.name}"
+
+
 class StageCache:
     """Runs stages at most once per key under ``root/<stage>/<key>``; counts what it reused.
 
